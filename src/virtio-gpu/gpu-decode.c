@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-gpu command table and the decoder in front of it: each request
+ * is copied out of guest memory once, its header converted from
+ * little-endian and checked against the table (queue, feature, size) before
+ * any handler runs.
+ */
+#include <endian.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "gpu-priv.h"
+#include "log.h"
+
+#define Q_CTRL (1u << GPU_QUEUE_CTRL)
+#define Q_CURSOR (1u << GPU_QUEUE_CURSOR)
+#define NO_FEATURE (-1)
+
+#define CMD(type_, handler_, struct_, queues_, feature_)                                           \
+	[(type_) & 0xff] = { .name = #type_, .size = sizeof(struct struct_), .queues = (queues_),  \
+		.feature = (feature_), .handle = (handler_) }
+
+/* 0x01xx: 2D and resource commands */
+static const struct gpu_cmd_desc cmds_2d[] = {
+	CMD(VIRTIO_GPU_CMD_GET_DISPLAY_INFO, gpu_cmd_get_display_info, virtio_gpu_ctrl_hdr, Q_CTRL,
+		NO_FEATURE),
+	CMD(VIRTIO_GPU_CMD_RESOURCE_CREATE_2D, gpu_cmd_resource_create_2d,
+		virtio_gpu_resource_create_2d, Q_CTRL, NO_FEATURE),
+	CMD(VIRTIO_GPU_CMD_RESOURCE_UNREF, gpu_cmd_resource_unref, virtio_gpu_resource_unref,
+		Q_CTRL, NO_FEATURE),
+	CMD(VIRTIO_GPU_CMD_SET_SCANOUT, gpu_cmd_set_scanout, virtio_gpu_set_scanout, Q_CTRL,
+		NO_FEATURE),
+	CMD(VIRTIO_GPU_CMD_RESOURCE_FLUSH, gpu_cmd_resource_flush, virtio_gpu_resource_flush,
+		Q_CTRL, NO_FEATURE),
+	CMD(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D, gpu_cmd_transfer_to_host_2d,
+		virtio_gpu_transfer_to_host_2d, Q_CTRL, NO_FEATURE),
+	CMD(VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, gpu_cmd_attach_backing,
+		virtio_gpu_resource_attach_backing, Q_CTRL, NO_FEATURE),
+	CMD(VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, gpu_cmd_detach_backing,
+		virtio_gpu_resource_detach_backing, Q_CTRL, NO_FEATURE),
+	CMD(VIRTIO_GPU_CMD_GET_EDID, gpu_cmd_get_edid, virtio_gpu_cmd_get_edid, Q_CTRL,
+		VIRTIO_GPU_F_EDID),
+	CMD(VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID, gpu_cmd_assign_uuid,
+		virtio_gpu_resource_assign_uuid, Q_CTRL, VIRTIO_GPU_F_RESOURCE_UUID),
+};
+
+/* 0x03xx: cursor queue */
+static const struct gpu_cmd_desc cmds_cursor[] = {
+	CMD(VIRTIO_GPU_CMD_UPDATE_CURSOR, gpu_cmd_update_cursor, virtio_gpu_update_cursor,
+		Q_CURSOR, NO_FEATURE),
+	CMD(VIRTIO_GPU_CMD_MOVE_CURSOR, gpu_cmd_move_cursor, virtio_gpu_update_cursor, Q_CURSOR,
+		NO_FEATURE),
+};
+
+const struct gpu_cmd_desc *gpu_cmd_lookup(uint32_t type)
+{
+	const struct gpu_cmd_desc *table;
+	size_t n, idx = type & 0xff;
+
+	switch (type & ~0xffu) {
+	case 0x100:
+		table = cmds_2d;
+		n = ARRAY_SIZE(cmds_2d);
+		break;
+	case 0x300:
+		table = cmds_cursor;
+		n = ARRAY_SIZE(cmds_cursor);
+		break;
+	default:
+		return NULL;
+	}
+	if (idx >= n || !table[idx].handle) {
+		return NULL;
+	}
+	return &table[idx];
+}
+
+static void hdr_from_le(struct virtio_gpu_ctrl_hdr *h)
+{
+	h->type = le32toh(h->type);
+	h->flags = le32toh(h->flags);
+	h->fence_id = le64toh(h->fence_id);
+	h->ctx_id = le32toh(h->ctx_id);
+}
+
+gpu_resp_t gpu_decode(const struct vu_mem *mem, struct gpu_cmd *cmd, uint64_t acked_features,
+	const struct gpu_cmd_desc **ret_desc)
+{
+	const struct vu_elem *elem = cmd->elem;
+	const struct gpu_cmd_desc *desc;
+
+	memset(&cmd->hdr, 0, sizeof(cmd->hdr));
+	if (elem->out_len < sizeof(struct virtio_gpu_ctrl_hdr) ||
+		vu_elem_read(mem, elem, 0, &cmd->req.hdr, sizeof(cmd->req.hdr)) < 0) {
+		log_guest("command shorter than its header (%llu bytes)",
+			(unsigned long long)elem->out_len);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	cmd->hdr = cmd->req.hdr;
+	hdr_from_le(&cmd->hdr);
+
+	desc = gpu_cmd_lookup(cmd->hdr.type);
+	if (!desc) {
+		log_guest("unknown command 0x%x", cmd->hdr.type);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	if (!(desc->queues & (1u << cmd->qidx))) {
+		log_guest("%s on the wrong queue (%u)", desc->name, cmd->qidx);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	if (desc->feature != NO_FEATURE && !(acked_features & (UINT64_C(1) << desc->feature))) {
+		log_guest("%s without its feature bit %d", desc->name, desc->feature);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	if (elem->out_len < desc->size || desc->size > sizeof(cmd->req)) {
+		log_guest("%s: size %llu, needs %u", desc->name, (unsigned long long)elem->out_len,
+			desc->size);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	/* the single copy of the request; handlers read only this */
+	if (vu_elem_read(mem, elem, 0, cmd->req.bytes, desc->size) < 0) {
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	*ret_desc = desc;
+	return 0;
+}
+
+void gpu_dispatch(struct gpu_device *dev, struct gpu_cmd *cmd)
+{
+	const struct gpu_cmd_desc *desc = NULL;
+	struct gpu_resp_body body = { .len = 0 };
+	gpu_resp_t resp;
+
+	resp = gpu_decode(vu_dev_mem(dev->vu), cmd, vu_dev_acked_features(dev->vu), &desc);
+	if (resp == 0) {
+		log_trace("command %s", desc->name);
+		resp = desc->handle(dev, cmd, &body);
+		if (resp == GPU_RESP_DEFERRED) {
+			return; /* the handler owns cmd now */
+		}
+	}
+	gpu_cmd_finish(dev, cmd, resp, &body);
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between the gpu-*.c files of the device; nothing outside includes it. */
+#ifndef VDG_GPU_PRIV_H
+#define VDG_GPU_PRIV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/virtio_gpu.h>
+
+#include "display.h"
+#include "gpu-device.h"
+#include "id-table.h"
+#include "renderer.h"
+#include "vu-dev.h"
+
+#define GPU_QUEUE_CTRL 0
+#define GPU_QUEUE_CURSOR 1
+#define GPU_NUM_QUEUES 2
+
+/*
+ * Most resources a guest may have at once. Linux guests use a few per
+ * output plus one per buffer object; this bounds the table and per-resource
+ * host memory.
+ */
+#define GPU_MAX_RESOURCES 16384u
+
+/*
+ * Host memory all resources may take (images plus backing tables): four 4K
+ * outputs triple-buffered are about 400 MiB; 1 GiB leaves room for
+ * 64 full-HD resources (the benchmark) and cursors while bounding what a
+ * guest can make us allocate.
+ */
+#define GPU_MAX_HOST_MEMORY (UINT64_C(1) << 30)
+
+/* Backing entries of one ATTACH_BACKING: QEMU's limit, 64 MiB of 4 KiB pages. */
+#define GPU_MAX_BACKING_ENTRIES 16384u
+
+/* Guest-visible response codes are little-endian u32 on the wire. */
+typedef uint32_t gpu_resp_t;
+/* A handler returns this when it completes the command later itself. */
+#define GPU_RESP_DEFERRED 0u
+
+struct gpu_resource {
+	uint32_t id;
+	uint32_t format;
+	uint32_t width;
+	uint32_t height;
+	uint32_t stride;
+	uint64_t host_bytes; /* counted against GPU_MAX_HOST_MEMORY */
+	struct rnd_backing_entry *backing;
+	unsigned int backing_n;
+	uint64_t backing_size;
+	uint32_t scanout_mask; /* scanouts showing this resource */
+	bool has_uuid;
+	uint8_t uuid[16];
+};
+
+struct gpu_scanout {
+	uint32_t resource_id; /* 0: disabled */
+	struct virtio_gpu_rect rect;
+};
+
+/* One command being handled: the copied request and the chain to answer. */
+struct gpu_cmd {
+	unsigned int qidx;
+	struct vu_elem *elem;
+	struct virtio_gpu_ctrl_hdr hdr; /* host-endian */
+	union {
+		uint8_t bytes[128];
+		struct virtio_gpu_ctrl_hdr hdr;
+		struct virtio_gpu_resource_create_2d create_2d;
+		struct virtio_gpu_resource_unref unref;
+		struct virtio_gpu_set_scanout set_scanout;
+		struct virtio_gpu_resource_flush flush;
+		struct virtio_gpu_transfer_to_host_2d transfer_2d;
+		struct virtio_gpu_resource_attach_backing attach_backing;
+		struct virtio_gpu_resource_detach_backing detach_backing;
+		struct virtio_gpu_cmd_get_edid get_edid;
+		struct virtio_gpu_resource_assign_uuid assign_uuid;
+		struct virtio_gpu_update_cursor cursor;
+		struct virtio_gpu_get_capset_info get_capset_info;
+		struct virtio_gpu_get_capset get_capset;
+	} req; /* the wire bytes (little-endian), copied once */
+};
+
+/* The response body a handler fills; the header is built by the device. */
+struct gpu_resp_body {
+	size_t len; /* bytes after the header */
+	union {
+		uint8_t bytes[1];
+		struct virtio_gpu_resp_display_info display_info;
+		struct virtio_gpu_resp_edid edid;
+		struct virtio_gpu_resp_resource_uuid uuid;
+		struct virtio_gpu_resp_capset_info capset_info;
+	} u; /* whole structs, header included; only the header is overwritten */
+};
+
+struct gpu_device {
+	struct event_loop *loop;
+	struct gpu_device_config config;
+	struct vu_dev *vu;
+	struct rnd_renderer *renderer;
+
+	struct disp_sink *sink;     /* the channel, or the headless sink */
+	struct disp_sink *headless; /* always there: used when no channel is */
+	int ignored_socket_fd;      /* --headless keeps QEMU's socket open, unused */
+
+	struct id_table resources;
+	uint64_t host_bytes;
+	uint32_t num_scanouts;
+	struct gpu_scanout scanouts[VIRTIO_GPU_MAX_SCANOUTS];
+
+	struct virtio_gpu_resp_display_info display_info; /* as the frontend gave it */
+	bool display_info_valid;
+
+	uint32_t events_read;
+	uint64_t features;
+
+	/* the control-queue command waiting for the display, at most one */
+	struct gpu_cmd *deferred;
+	bool processing;
+	bool needs_notify[GPU_NUM_QUEUES];
+};
+
+/* gpu-device.c */
+void gpu_cmd_finish(struct gpu_device *dev, struct gpu_cmd *cmd, gpu_resp_t type,
+	struct gpu_resp_body *body);
+void gpu_notify_queues(struct gpu_device *dev);
+void gpu_ctrl_resume(struct gpu_device *dev);
+
+/* gpu-decode.c: the command table */
+typedef gpu_resp_t (*gpu_cmd_handler)(struct gpu_device *dev, struct gpu_cmd *cmd,
+	struct gpu_resp_body *body);
+struct gpu_cmd_desc {
+	const char *name;
+	uint32_t size; /* request struct bytes, header included */
+	uint8_t queues; /* bit per queue the command may arrive on */
+	int feature;    /* VIRTIO_GPU_F_* bit the guest must have acked, or -1 */
+	gpu_cmd_handler handle;
+};
+const struct gpu_cmd_desc *gpu_cmd_lookup(uint32_t type);
+/*
+ * Copies the request out of the chain once and checks it against the table.
+ * Returns 0 (cmd filled, *ret_desc set) or the error response to give.
+ */
+gpu_resp_t gpu_decode(const struct vu_mem *mem, struct gpu_cmd *cmd, uint64_t acked_features,
+	const struct gpu_cmd_desc **ret_desc);
+void gpu_dispatch(struct gpu_device *dev, struct gpu_cmd *cmd);
+
+/* gpu-resource.c */
+gpu_resp_t gpu_cmd_resource_create_2d(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_resource_unref(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_attach_backing(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_detach_backing(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_assign_uuid(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+struct gpu_resource *gpu_resource_lookup(struct gpu_device *dev, uint32_t id);
+void gpu_resources_destroy_all(struct gpu_device *dev);
+/* Builds the renderer's view of a resource's backing. */
+void gpu_resource_backing(struct gpu_device *dev, const struct gpu_resource *res,
+	struct rnd_backing *ret);
+
+/* gpu-transfer.c */
+gpu_resp_t gpu_cmd_transfer_to_host_2d(struct gpu_device *, struct gpu_cmd *,
+	struct gpu_resp_body *);
+
+/* gpu-scanout.c */
+gpu_resp_t gpu_cmd_get_display_info(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_get_edid(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_set_scanout(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_resource_flush(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+/* Turns off every scanout showing res (before it goes away). */
+void gpu_scanouts_detach(struct gpu_device *dev, struct gpu_resource *res);
+/* Finishes a deferred display command with what we know, if the display cannot. */
+void gpu_deferred_fallback(struct gpu_device *dev);
+
+/* gpu-cursor.c */
+gpu_resp_t gpu_cmd_update_cursor(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_move_cursor(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+
+
+#endif /* VDG_GPU_PRIV_H */

@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Resources: creation with the host-memory budget, backing (kept as guest
+ * addresses, translated at each use), UUIDs, destruction.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "checked.h"
+#include "gpu-format.h"
+#include "gpu-priv.h"
+#include "log.h"
+
+struct gpu_resource *gpu_resource_lookup(struct gpu_device *dev, uint32_t id)
+{
+	return id == 0 ? NULL : id_table_lookup(&dev->resources, id);
+}
+
+static void backing_clear(struct gpu_device *dev, struct gpu_resource *res)
+{
+	uint64_t bytes = (uint64_t)res->backing_n * sizeof(*res->backing);
+
+	dev->host_bytes -= bytes;
+	res->host_bytes -= bytes;
+	free(res->backing);
+	res->backing = NULL;
+	res->backing_n = 0;
+	res->backing_size = 0;
+}
+
+static void resource_destroy(struct gpu_device *dev, struct gpu_resource *res)
+{
+	backing_clear(dev, res);
+	rnd_resource_destroy(dev->renderer, res->id);
+	dev->host_bytes -= res->host_bytes;
+	free(res);
+}
+
+void gpu_resources_destroy_all(struct gpu_device *dev)
+{
+	size_t iter = 0;
+	uint32_t id;
+	void *value;
+
+	while (id_table_next(&dev->resources, &iter, &id, &value)) {
+		resource_destroy(dev, value);
+	}
+	id_table_finish(&dev->resources);
+	dev->host_bytes = 0;
+}
+
+void gpu_resource_backing(struct gpu_device *dev, const struct gpu_resource *res,
+	struct rnd_backing *ret)
+{
+	ret->mem = vu_dev_mem(dev->vu);
+	ret->entries = res->backing;
+	ret->n = res->backing_n;
+	ret->size = res->backing_size;
+}
+
+gpu_resp_t gpu_cmd_resource_create_2d(struct gpu_device *dev, struct gpu_cmd *cmd,
+	struct gpu_resp_body *body)
+{
+	const struct virtio_gpu_resource_create_2d *c = &cmd->req.create_2d;
+	uint32_t id = le32toh(c->resource_id), format = le32toh(c->format);
+	uint32_t width = le32toh(c->width), height = le32toh(c->height), stride;
+	struct rnd_create_2d args;
+	struct gpu_resource *res;
+	uint64_t size, total;
+	int r;
+
+	if (id == 0 || gpu_resource_lookup(dev, id)) {
+		log_guest("RESOURCE_CREATE_2D: resource id %u is %s", id, id ? "in use" : "invalid");
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+	}
+	if (!gpu_format_valid(format)) {
+		log_guest("RESOURCE_CREATE_2D: unknown format %u", format);
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	}
+	if (!gpu_format_size(format, width, height, &stride, &size)) {
+		log_guest("RESOURCE_CREATE_2D: bad size %ux%u", width, height);
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	}
+	if (id_table_count(&dev->resources) >= GPU_MAX_RESOURCES ||
+		!checked_add_u64(dev->host_bytes, size, &total) || total > GPU_MAX_HOST_MEMORY) {
+		log_guest("RESOURCE_CREATE_2D: over the resource limits (%zu resources, %llu bytes)",
+			id_table_count(&dev->resources), (unsigned long long)dev->host_bytes);
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	res = calloc(1, sizeof(*res));
+	if (!res) {
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	*res = (struct gpu_resource){
+		.id = id,
+		.format = format,
+		.width = width,
+		.height = height,
+		.stride = stride,
+		.host_bytes = size,
+	};
+	args = (struct rnd_create_2d){ id, format, width, height, stride };
+	r = rnd_resource_create_2d(dev->renderer, &args);
+	if (r < 0) {
+		free(res);
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	if (id_table_insert(&dev->resources, id, res) < 0) {
+		rnd_resource_destroy(dev->renderer, id);
+		free(res);
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	dev->host_bytes = total;
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+gpu_resp_t gpu_cmd_resource_unref(struct gpu_device *dev, struct gpu_cmd *cmd,
+	struct gpu_resp_body *body)
+{
+	uint32_t id = le32toh(cmd->req.unref.resource_id);
+	struct gpu_resource *res = gpu_resource_lookup(dev, id);
+
+	if (!res) {
+		log_guest("RESOURCE_UNREF: no resource %u", id);
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+	}
+	/* like QEMU: a resource on screen is taken off screen first */
+	gpu_scanouts_detach(dev, res);
+	id_table_remove(&dev->resources, id);
+	resource_destroy(dev, res);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+gpu_resp_t gpu_cmd_attach_backing(struct gpu_device *dev, struct gpu_cmd *cmd,
+	struct gpu_resp_body *body)
+{
+	const struct virtio_gpu_resource_attach_backing *a = &cmd->req.attach_backing;
+	uint32_t id = le32toh(a->resource_id), n = le32toh(a->nr_entries);
+	const struct vu_mem *mem = vu_dev_mem(dev->vu);
+	struct virtio_gpu_mem_entry *wire;
+	struct rnd_backing_entry *entries;
+	struct gpu_resource *res;
+	uint64_t table_bytes, total, offset = 0;
+	unsigned int kept = 0;
+
+	if (n == 0 || n > GPU_MAX_BACKING_ENTRIES) {
+		log_guest("ATTACH_BACKING: %u entries (limit %u)", n, GPU_MAX_BACKING_ENTRIES);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	if (cmd->elem->out_len < sizeof(*a) + (uint64_t)n * sizeof(*wire)) {
+		log_guest("ATTACH_BACKING: %u entries announced, fewer sent", n);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	res = gpu_resource_lookup(dev, id);
+	if (!res) {
+		log_guest("ATTACH_BACKING: no resource %u", id);
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+	}
+	if (res->backing) {
+		log_guest("ATTACH_BACKING: resource %u already has backing", id);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	table_bytes = (uint64_t)n * sizeof(*entries);
+	if (!checked_add_u64(dev->host_bytes, table_bytes, &total) || total > GPU_MAX_HOST_MEMORY) {
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	wire = malloc((size_t)n * sizeof(*wire));
+	entries = malloc((size_t)table_bytes);
+	if (!wire || !entries) {
+		free(wire);
+		free(entries);
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	/* one copy of the entries, then every one is checked against guest memory */
+	if (vu_elem_read(mem, cmd->elem, sizeof(*a), wire, (size_t)n * sizeof(*wire)) < 0) {
+		goto err_unspec;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t gpa = le64toh(wire[i].addr);
+		uint32_t len = le32toh(wire[i].length);
+
+		if (!vu_mem_gpa_mapped(mem, gpa, len)) {
+			log_guest("ATTACH_BACKING: entry %u (0x%llx+%u) outside guest memory", i,
+				(unsigned long long)gpa, len);
+			goto err_unspec;
+		}
+		if (len == 0) {
+			continue;
+		}
+		entries[kept++] = (struct rnd_backing_entry){ gpa, len, offset };
+		offset += len; /* at most 16384 * 4 GiB: cannot wrap */
+	}
+	free(wire);
+	res->backing = entries;
+	res->backing_n = kept;
+	res->backing_size = offset;
+	dev->host_bytes += (uint64_t)kept * sizeof(*entries);
+	res->host_bytes += (uint64_t)kept * sizeof(*entries);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+
+err_unspec:
+	free(wire);
+	free(entries);
+	return VIRTIO_GPU_RESP_ERR_UNSPEC;
+}
+
+gpu_resp_t gpu_cmd_detach_backing(struct gpu_device *dev, struct gpu_cmd *cmd,
+	struct gpu_resp_body *body)
+{
+	uint32_t id = le32toh(cmd->req.detach_backing.resource_id);
+	struct gpu_resource *res = gpu_resource_lookup(dev, id);
+
+	if (!res) {
+		log_guest("DETACH_BACKING: no resource %u", id);
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+	}
+	if (!res->backing) {
+		log_guest("DETACH_BACKING: resource %u has no backing", id);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	backing_clear(dev, res);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+gpu_resp_t gpu_cmd_assign_uuid(struct gpu_device *dev, struct gpu_cmd *cmd,
+	struct gpu_resp_body *body)
+{
+	uint32_t id = le32toh(cmd->req.assign_uuid.resource_id);
+	struct gpu_resource *res = gpu_resource_lookup(dev, id);
+
+	if (!res) {
+		log_guest("ASSIGN_UUID: no resource %u", id);
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+	}
+	if (!res->has_uuid) {
+		/* a random (version 4) UUID, stable for the resource's life */
+		if (getrandom(res->uuid, sizeof(res->uuid), 0) != (ssize_t)sizeof(res->uuid)) {
+			return VIRTIO_GPU_RESP_ERR_UNSPEC;
+		}
+		res->uuid[6] = (uint8_t)((res->uuid[6] & 0x0f) | 0x40);
+		res->uuid[8] = (uint8_t)((res->uuid[8] & 0x3f) | 0x80);
+		res->has_uuid = true;
+	}
+	memset(&body->u.uuid, 0, sizeof(body->u.uuid));
+	memcpy(body->u.uuid.uuid, res->uuid, sizeof(res->uuid));
+	body->len = sizeof(body->u.uuid);
+	return VIRTIO_GPU_RESP_OK_RESOURCE_UUID;
+}
