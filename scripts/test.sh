@@ -26,7 +26,10 @@ import json, sys
 counts = {"passed": 0, "failed": 0, "skipped": 0}
 for path in sys.argv[1:]:
     tree = path.split("/")[0]
-    for line in open(path):
+    for line in open(path, newline='\n'):
+        line = line.strip("\0 \n")
+        if not line:
+            continue
         t = json.loads(line)
         r = t["result"]
         if r in ("OK", "EXPECTEDFAIL"):

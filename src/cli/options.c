@@ -231,7 +231,7 @@ static enum vdg_options_result parse_capsets(const char *list, uint32_t *ret, ch
 enum vdg_options_result vdg_options_parse(int argc, char **argv, const char *rust_log,
 	struct vdg_options *opts, FILE *out, char *err, size_t err_len)
 {
-	bool socket_given = false, mode_given = false, virgl_flag = false, print_caps = false;
+	bool socket_given = false, mode_given = false, virgl_flag = false;
 	const char *capset_arg = NULL;
 	enum vdg_gpu_mode mode_arg = VDG_GPU_MODE_2D;
 	int c;
@@ -247,6 +247,19 @@ enum vdg_options_result vdg_options_parse(int argc, char **argv, const char *rus
 		.log_level = LOG_LEVEL_DEFAULT,
 	};
 	err[0] = '\0';
+	/*
+	 * --print-capabilities ignores every other option, even bad ones (the
+	 * convention): a first getopt pass looks only for it, so abbreviations
+	 * and option arguments are understood exactly as in the real pass.
+	 */
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:g:c:hV", long_options, NULL)) != -1) {
+		if (c == OPT_PRINT_CAPABILITIES) {
+			print_capabilities(out);
+			return VDG_OPTIONS_EXIT;
+		}
+	}
 	optind = 0; /* full re-initialisation, so tests can parse many times */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":s:g:c:hV", long_options, NULL)) != -1) {
@@ -305,8 +318,7 @@ enum vdg_options_result vdg_options_parse(int argc, char **argv, const char *rus
 			opts->fd = (int)v;
 			break;
 		}
-		case OPT_PRINT_CAPABILITIES:
-			print_caps = true;
+		case OPT_PRINT_CAPABILITIES: /* handled before parsing */
 			break;
 		case OPT_RENDER_NODE:
 			if (optarg[0] == '\0') {
@@ -328,9 +340,18 @@ enum vdg_options_result vdg_options_parse(int argc, char **argv, const char *rus
 			fprintf(out, "vhost-device-gpu " VDG_VERSION "\n");
 			return VDG_OPTIONS_EXIT;
 		case ':':
+			if (strncmp(argv[optind - 1], "--", 2) != 0 && optopt && optopt < 0x100) {
+				return fail(err, err_len, "option '-%c' requires a value (see --help)",
+					optopt);
+			}
 			return fail(err, err_len, "option '%s' requires a value (see --help)",
 				argv[optind - 1]);
 		default:
+			/* getopt has not moved past a bad short option bundled with others */
+			if (strncmp(argv[optind - 1], "--", 2) != 0 && optopt && optopt < 0x100) {
+				return fail(err, err_len,
+					"unknown option '-%c' (see --help for the options)", optopt);
+			}
 			return fail(err, err_len, "unknown option '%s' (see --help for the options)",
 				argv[optind - 1]);
 		}
@@ -339,11 +360,6 @@ enum vdg_options_result vdg_options_parse(int argc, char **argv, const char *rus
 				"invalid value '%s' for '%s': accepted values are true, false", optarg,
 				flag_name);
 		}
-	}
-	/* --print-capabilities ignores every other option, as the convention says */
-	if (print_caps) {
-		print_capabilities(out);
-		return VDG_OPTIONS_EXIT;
 	}
 	if (optind < argc) {
 		return fail(err, err_len, "unexpected argument '%s' (see --help)", argv[optind]);

@@ -44,11 +44,13 @@ static void text_descriptor(uint8_t *d, uint8_t tag, const char *text)
 	memset(d, 0, 18);
 	d[3] = tag;
 	memset(d + 5, ' ', 13);
-	if (len > 12) {
-		len = 12;
+	if (len > 13) {
+		len = 13;
 	}
 	memcpy(d + 5, text, len);
-	d[5 + len] = '\n';
+	if (len < 13) {
+		d[5 + len] = '\n'; /* a full 13-character text has no terminator */
+	}
 }
 
 void edid_generate(uint8_t out[EDID_BLOCK_SIZE], uint32_t width, uint32_t height)

@@ -115,6 +115,16 @@ int fd_sendv_all(int fd, const struct iovec *iov_in, int iovcnt, const int *fds,
 		return -EINVAL;
 	}
 	memcpy(iov, iov_in, sizeof(iov[0]) * (size_t)iovcnt);
+	if (nfds > 0) {
+		size_t total = 0;
+
+		for (int i = 0; i < iovcnt; i++) {
+			total += iov[i].iov_len;
+		}
+		if (total == 0) {
+			return -EINVAL; /* fds need at least one byte to ride on */
+		}
+	}
 
 	while (first < iovcnt) {
 		struct msghdr msg = {

@@ -161,9 +161,8 @@ static void scanout_disable(struct gpu_device *dev, uint32_t scanout_id)
 	if (old) {
 		old->scanout_mask &= ~(1u << scanout_id);
 	}
-	if (s->resource_id) {
-		disp_scanout(dev->sink, scanout_id, 0, 0);
-	}
+	/* like QEMU's backend, tell the display even if it was off already */
+	disp_scanout(dev->sink, scanout_id, 0, 0);
 	memset(s, 0, sizeof(*s));
 }
 

@@ -5,6 +5,7 @@
 #   - busybox-static
 #   - the 2D initramfs (busybox, virtio-gpu modules, modetest)
 #   - with --3d, also the 3D initramfs (Mesa virgl driver, kmscube, glmark2)
+#     and ref/virgl-surfaceless-shim.so, for QEMU's reference backend --virgl
 #
 # Usage: setup.sh [--3d] [CACHE_DIR]
 #   CACHE_DIR defaults to $VDG_E2E_CACHE, then /var/cache/vdg-e2e.
@@ -271,7 +272,7 @@ stage_base() {
 	mknod -m 666 "$root/dev/null" c 1 3
 	# Modules in dependency order, as modprobe would load them.
 	: >"$root/etc/e2e/modules"
-	for ko in $(for m in virtio_pci virtio-gpu qemu_fw_cfg; do
+	for ko in $(for m in virtio_pci virtio-gpu qemu_fw_cfg virtio_blk; do
 		modprobe -d "$KDIR/root" -S "$kver" --show-depends "$m"
 	done | awk '$1 == "insmod" {print $2}'); do
 		rel=${ko#"$KDIR/root"}
@@ -325,6 +326,15 @@ do_initramfs_3d() {
 	pack_cpio "$root" "$CACHE/initramfs-3d.cpio"
 }
 
+# --- step: shim for QEMU's reference backend in 3D mode ----------------------
+
+do_ref_shim() {
+	ensure_pkgs gcc libc6-dev
+	mkdir -p "$CACHE/ref"
+	gcc -shared -fPIC -O2 -Wall -o "$CACHE/ref/virgl-surfaceless-shim.so" \
+		"$HERE/ref/virgl-surfaceless-shim.c" -ldl
+}
+
 # --- main --------------------------------------------------------------------
 
 T0=$(date +%s)
@@ -339,6 +349,7 @@ step initramfs-2d "1 $INIT_HASH $(cat "$KDIR/kver")" do_initramfs_2d
 if [ "$WANT_3D" = 1 ]; then
 	step host-pkgs-3d "1 $HOST_PKGS_3D" do_host_pkgs_3d
 	step initramfs-3d "1 $INIT_HASH $(cat "$KDIR/kver")" do_initramfs_3d
+	step ref-shim "1 $(sha256sum <"$HERE/ref/virgl-surfaceless-shim.c" | cut -c1-16)" do_ref_shim
 fi
 
 # Summary for run.py: plain KEY=VALUE lines.
@@ -350,5 +361,7 @@ INITRAMFS_2D=$CACHE/initramfs-2d.cpio
 EOF
 [ -f "$CACHE/initramfs-3d.cpio" ] && [ -f "$STAMPS/initramfs-3d" ] &&
 	echo "INITRAMFS_3D=$CACHE/initramfs-3d.cpio" >>"$CACHE/e2e.env.tmp"
+[ -f "$STAMPS/ref-shim" ] &&
+	echo "REF_SHIM=$CACHE/ref/virgl-surfaceless-shim.so" >>"$CACHE/e2e.env.tmp"
 mv "$CACHE/e2e.env.tmp" "$CACHE/e2e.env"
 log "cache ready in $CACHE ($(($(date +%s) - T0)) s)"

@@ -1,0 +1,113 @@
+#!/bin/sh
+# The daemon binary as a user meets it: --help, --version, --print-capabilities,
+# exit status 2 and one line for every bad option, exit 1 for an unavailable
+# mode, clean shutdown on SIGINT/SIGTERM (socket removed), stale sockets.
+# Usage: test-cli.sh path/to/vhost-device-gpu
+set -u
+BIN=$1
+T=$(mktemp -d /tmp/vdg-cli.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0
+n=0
+
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+not_ok() { n=$((n + 1)); fails=$((fails + 1)); echo "not ok $n - $1"; }
+check() { # description, command...
+	d=$1
+	shift
+	if "$@"; then ok "$d"; else not_ok "$d"; fi
+}
+
+# expect_error STATUS "substring" args... : exits STATUS, stderr is one line containing substring
+expect_error() {
+	want=$1
+	sub=$2
+	shift 2
+	timeout 5 "$BIN" "$@" >"$T/out" 2>"$T/err"
+	got=$?
+	lines=$(wc -l <"$T/err")
+	if [ "$got" -eq "$want" ] && grep -qF -- "$sub" "$T/err" && [ "$lines" -le 1 ] &&
+		[ ! -s "$T/out" ]; then
+		ok "$* -> exit $want, '$sub'"
+	else
+		not_ok "$* -> exit $got (want $want), stderr: $(cat "$T/err")"
+	fi
+}
+
+"$BIN" --help >"$T/help"
+check "--help exits 0" [ $? -eq 0 ]
+for opt in --socket-path --fd --gpu-mode --virgl --capset --use-egl --use-glx --use-gles \
+	--use-surfaceless --render-node --headless --print-capabilities --help --version \
+	virglrenderer gfxstream 2d virgl2 gfxstream-vulkan gfxstream-gles RUST_LOG; do
+	check "--help mentions $opt" grep -qF -- "$opt" "$T/help"
+done
+check "-h is --help" sh -c "'$BIN' -h | cmp -s - '$T/help'"
+check "--version" sh -c "'$BIN' --version | grep -qE '^vhost-device-gpu [0-9]+\.[0-9]+\.[0-9]+$'"
+check "-V" sh -c "'$BIN' -V | grep -q '^vhost-device-gpu '"
+"$BIN" --print-capabilities >"$T/caps"
+check "--print-capabilities exits 0" [ $? -eq 0 ]
+check "--print-capabilities is gpu JSON" python3 -c "
+import json, sys
+d = json.load(open('$T/caps'))
+assert d['type'] == 'gpu', d
+assert 'render-node' in d['features'], d
+"
+check "--print-capabilities ignores other options" \
+	sh -c "'$BIN' --gpu-mode nonsense --print-capabilities | cmp -s - '$T/caps'"
+
+expect_error 2 "'--gpu-mode <GPU_MODE>'" --gpu-mode vulkan
+expect_error 2 "virglrenderer, gfxstream, 2d" -g nope
+expect_error 2 "'--capset <CAPSET>'" -g virglrenderer -c virgl,nope
+expect_error 2 "does not support gfxstream-vulkan" -g virglrenderer -c gfxstream-vulkan
+expect_error 2 "the 2d mode has no capsets" -g 2d -c virgl
+expect_error 2 "needs GLES" -g gfxstream -c gfxstream-gles --use-gles false
+expect_error 2 "'--use-egl <USE_EGL>': accepted values are true, false" --use-egl yes
+expect_error 2 "'--use-glx <USE_GLX>'" --use-glx 1
+expect_error 2 "'--use-gles <USE_GLES>'" --use-gles on
+expect_error 2 "'--use-surfaceless <USE_SURFACELESS>'" --use-surfaceless maybe
+expect_error 2 "'--fd <FDNUM>'" --fd abc
+expect_error 2 "'--fd <FDNUM>'" --fd -3
+expect_error 2 "cannot be used together" --fd 3 --socket-path "$T/s"
+expect_error 2 "cannot be used with '--gpu-mode 2d'" --virgl --gpu-mode 2d
+expect_error 2 "unknown option '--bogus'" --bogus
+expect_error 2 "requires a value" --socket-path
+expect_error 2 "unexpected argument 'extra'" extra
+expect_error 2 "not an open socket" --fd 97
+export RUST_LOG=vhost_device_gpu=loud
+expect_error 2 "RUST_LOG" -s "$T/s"
+unset RUST_LOG
+expect_error 1 "gfxstream is not packaged" -g gfxstream -s "$T/s"
+
+# runs, prints the socket and the QEMU command line, removes the socket on SIGTERM/SIGINT
+for sig in TERM INT; do
+	"$BIN" -s "$T/gpu.sock" >"$T/run.out" 2>"$T/run.err" &
+	pid=$!
+	i=0
+	while [ ! -S "$T/gpu.sock" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	check "listens on the socket ($sig run)" [ -S "$T/gpu.sock" ]
+	check "prints the socket path" grep -qF "$T/gpu.sock" "$T/run.out"
+	check "prints a QEMU command line" grep -q "vhost-user-gpu-pci,chardev=vgpu" "$T/run.out"
+	kill -s "$sig" $pid
+	wait $pid
+	st=$?
+	check "SIG$sig exits 0 (got $st)" [ $st -eq 0 ]
+	check "SIG$sig removes the socket" [ ! -e "$T/gpu.sock" ]
+done
+
+# a stale socket file (nobody listening) is replaced; a live one is refused
+python3 -c "
+import socket; s = socket.socket(socket.AF_UNIX); s.bind('$T/stale.sock')"
+"$BIN" -s "$T/stale.sock" >"$T/stale.out" 2>&1 &
+pid=$!
+i=0
+while ! grep -q listening "$T/stale.out" && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+check "a stale socket file is replaced" grep -q "listening on $T/stale.sock" "$T/stale.out"
+timeout 5 "$BIN" -s "$T/stale.sock" >/dev/null 2>"$T/busy.err"
+check "a live socket is refused" grep -q "another daemon is serving it" "$T/busy.err"
+kill $pid
+wait $pid
+touch "$T/plain"
+expect_error 1 "cannot listen on" -s "$T/plain"
+
+echo "1..$n"
+[ $fails -eq 0 ]
