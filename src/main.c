@@ -78,15 +78,35 @@ static void print_banner(const struct vdg_options *opts)
 	fflush(stdout);
 }
 
-static struct rnd_renderer *create_renderer(const struct vdg_options *opts)
+static struct rnd_renderer *create_renderer(struct event_loop *loop,
+	const struct vdg_options *opts)
 {
 	switch (opts->gpu_mode) {
 	case VDG_GPU_MODE_2D:
 		return rnd_pixman_create();
-	case VDG_GPU_MODE_VIRGLRENDERER:
-		log_error("gpu mode virglrenderer: 3D rendering is not implemented in this version "
-			  "yet; use --gpu-mode 2d");
+	case VDG_GPU_MODE_VIRGLRENDERER: {
+#if HAVE_VIRGL
+		struct rnd_virgl_config cfg = {
+			.use_egl = opts->use_egl,
+			.use_glx = opts->use_glx,
+			.use_gles = opts->use_gles,
+			.use_surfaceless = opts->use_surfaceless,
+			.render_node = opts->render_node,
+			.capsets = opts->capsets,
+		};
+		char err[512];
+		struct rnd_renderer *r = rnd_virgl_create(loop, &cfg, NULL, err, sizeof(err));
+
+		if (!r) {
+			log_error("gpu mode virglrenderer: %s", err);
+		}
+		return r;
+#else
+		log_error("gpu mode virglrenderer: this build has no virglrenderer support "
+			  "(install libvirglrenderer-dev and rebuild)");
 		return NULL;
+#endif
+	}
 	case VDG_GPU_MODE_GFXSTREAM:
 		log_error("gpu mode gfxstream: not available, gfxstream is not packaged in Debian 12 "
 			  "and this build has no gfxstream support");
@@ -129,14 +149,15 @@ int main(int argc, char **argv)
 		}
 	}
 
-	renderer = create_renderer(&opts);
-	if (!renderer) {
-		return 1;
-	}
 	d.loop = event_loop_create();
 	if (!d.loop) {
 		log_error("cannot create the event loop: %s", strerror(errno));
-		rnd_destroy(renderer);
+		return 1;
+	}
+	/* a broken GL stack fails here, at start, not at the guest's first command */
+	renderer = create_renderer(d.loop, &opts);
+	if (!renderer) {
+		event_loop_destroy(d.loop);
 		return 1;
 	}
 	dev_config = (struct gpu_device_config){

@@ -57,6 +57,106 @@ unsigned int rnd_num_capsets(struct rnd_renderer *r)
 	return r->ops->num_capsets ? r->ops->num_capsets(r) : 0;
 }
 
+int rnd_capset_info(struct rnd_renderer *r, unsigned int index, uint32_t *ret_id,
+	uint32_t *ret_max_version, uint32_t *ret_max_size)
+{
+	if (!r->ops->capset_info || index >= rnd_num_capsets(r)) {
+		return -EINVAL;
+	}
+	return r->ops->capset_info(r, index, ret_id, ret_max_version, ret_max_size);
+}
+
+int rnd_fill_capset(struct rnd_renderer *r, uint32_t id, uint32_t version, void *buf,
+	uint32_t size)
+{
+	return r->ops->fill_capset ? r->ops->fill_capset(r, id, version, buf, size) : -EOPNOTSUPP;
+}
+
+int rnd_attach_backing(struct rnd_renderer *r, uint32_t resource_id,
+	const struct rnd_backing *backing)
+{
+	return r->ops->attach_backing ? r->ops->attach_backing(r, resource_id, backing) : 0;
+}
+
+void rnd_detach_backing(struct rnd_renderer *r, uint32_t resource_id)
+{
+	if (r->ops->detach_backing) {
+		r->ops->detach_backing(r, resource_id);
+	}
+}
+
+int rnd_resource_create_3d(struct rnd_renderer *r, const struct rnd_create_3d *args)
+{
+	return r->ops->resource_create_3d ? r->ops->resource_create_3d(r, args) : -EOPNOTSUPP;
+}
+
+int rnd_transfer_3d(struct rnd_renderer *r, const struct rnd_transfer_3d *t)
+{
+	return r->ops->transfer_3d ? r->ops->transfer_3d(r, t) : -EOPNOTSUPP;
+}
+
+int rnd_ctx_create(struct rnd_renderer *r, uint32_t ctx_id, uint32_t capset_id, const char *name,
+	uint32_t name_len)
+{
+	return r->ops->ctx_create ? r->ops->ctx_create(r, ctx_id, capset_id, name, name_len)
+				  : -EOPNOTSUPP;
+}
+
+void rnd_ctx_destroy(struct rnd_renderer *r, uint32_t ctx_id)
+{
+	if (r->ops->ctx_destroy) {
+		r->ops->ctx_destroy(r, ctx_id);
+	}
+}
+
+void rnd_ctx_attach_resource(struct rnd_renderer *r, uint32_t ctx_id, uint32_t resource_id)
+{
+	if (r->ops->ctx_attach_resource) {
+		r->ops->ctx_attach_resource(r, ctx_id, resource_id);
+	}
+}
+
+void rnd_ctx_detach_resource(struct rnd_renderer *r, uint32_t ctx_id, uint32_t resource_id)
+{
+	if (r->ops->ctx_detach_resource) {
+		r->ops->ctx_detach_resource(r, ctx_id, resource_id);
+	}
+}
+
+int rnd_submit_3d(struct rnd_renderer *r, uint32_t ctx_id, void *buf, uint32_t size)
+{
+	return r->ops->submit_3d ? r->ops->submit_3d(r, ctx_id, buf, size) : -EOPNOTSUPP;
+}
+
+bool rnd_has_fences(struct rnd_renderer *r)
+{
+	return r->ops->create_fence != NULL;
+}
+
+int rnd_create_fence(struct rnd_renderer *r, uint64_t seq)
+{
+	return r->ops->create_fence ? r->ops->create_fence(r, seq) : -EOPNOTSUPP;
+}
+
+void rnd_set_fence_events(struct rnd_renderer *r, const struct rnd_fence_events *fences)
+{
+	if (r->ops->set_fence_events) {
+		r->ops->set_fence_events(r, fences);
+	}
+}
+
+void rnd_reset(struct rnd_renderer *r)
+{
+	if (r->ops->reset) {
+		r->ops->reset(r);
+	}
+}
+
+bool rnd_is_3d(struct rnd_renderer *r)
+{
+	return r->ops->submit_3d != NULL;
+}
+
 /* Index of the entry holding linear offset off (entries sorted by offset). */
 static unsigned int backing_find(const struct rnd_backing *b, uint64_t off)
 {

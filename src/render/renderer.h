@@ -46,6 +46,28 @@ struct rnd_backing {
 int rnd_backing_read(const struct rnd_backing *b, uint64_t offset, void *dst, size_t len);
 int rnd_backing_write(const struct rnd_backing *b, uint64_t offset, const void *src, size_t len);
 
+struct rnd_create_3d {
+	uint32_t resource_id;
+	uint32_t target, format, bind;
+	uint32_t width, height, depth;
+	uint32_t array_size, last_level, nr_samples, flags;
+};
+
+struct rnd_transfer_3d {
+	bool to_host; /* TRANSFER_TO_HOST_3D, else FROM_HOST */
+	uint32_t ctx_id;
+	uint32_t resource_id;
+	uint32_t x, y, z, w, h, d; /* the box */
+	uint32_t level, stride, layer_stride;
+	uint64_t offset;
+};
+
+/* Fence retirement, reported from the event loop (never from another thread). */
+struct rnd_fence_events {
+	void (*retired)(void *data, uint64_t seq);
+	void *data;
+};
+
 struct rnd_create_2d {
 	uint32_t resource_id;
 	uint32_t format; /* virtio-gpu format, known to be valid */
@@ -86,8 +108,41 @@ struct rnd_ops {
 	/* 64x64 a8r8g8b8 cursor image of a resource (optional). */
 	int (*cursor_image)(struct rnd_renderer *r, uint32_t resource_id, uint32_t *ret_argb,
 		uint32_t width, uint32_t height);
-	/* Capsets (optional, 3D). */
+
+	/* ---- optional: renderers that keep their own view of the backing (virgl) ---- */
+	/*
+	 * The backing changed (attached, or guest memory was remapped): take a
+	 * new view of it. Pixman reads the backing at each transfer instead.
+	 */
+	int (*attach_backing)(struct rnd_renderer *r, uint32_t resource_id,
+		const struct rnd_backing *backing);
+	void (*detach_backing)(struct rnd_renderer *r, uint32_t resource_id);
+
+	/* ---- optional: 3D ---- */
 	unsigned int (*num_capsets)(struct rnd_renderer *r);
+	/* index < num_capsets; returns 0 or -EINVAL */
+	int (*capset_info)(struct rnd_renderer *r, unsigned int index, uint32_t *ret_id,
+		uint32_t *ret_max_version, uint32_t *ret_max_size);
+	/* Writes exactly size bytes (the capset's max_size) for an enabled capset id. */
+	int (*fill_capset)(struct rnd_renderer *r, uint32_t id, uint32_t version, void *buf,
+		uint32_t size);
+	int (*resource_create_3d)(struct rnd_renderer *r, const struct rnd_create_3d *args);
+	int (*transfer_3d)(struct rnd_renderer *r, const struct rnd_transfer_3d *t);
+	int (*ctx_create)(struct rnd_renderer *r, uint32_t ctx_id, uint32_t capset_id,
+		const char *name, uint32_t name_len);
+	void (*ctx_destroy)(struct rnd_renderer *r, uint32_t ctx_id);
+	void (*ctx_attach_resource)(struct rnd_renderer *r, uint32_t ctx_id, uint32_t resource_id);
+	void (*ctx_detach_resource)(struct rnd_renderer *r, uint32_t ctx_id, uint32_t resource_id);
+	/* buf is 8-byte aligned and size a multiple of 4. */
+	int (*submit_3d)(struct rnd_renderer *r, uint32_t ctx_id, void *buf, uint32_t size);
+	/*
+	 * Asks for rnd_fence_events.retired(seq) once all work submitted so far
+	 * is done. Renderers without this op finish work synchronously.
+	 */
+	int (*create_fence)(struct rnd_renderer *r, uint64_t seq);
+	void (*set_fence_events)(struct rnd_renderer *r, const struct rnd_fence_events *fences);
+	/* Destroys every resource and context (device reset). */
+	void (*reset)(struct rnd_renderer *r);
 };
 
 struct rnd_renderer {
@@ -107,8 +162,44 @@ int rnd_read_pixels(struct rnd_renderer *r, uint32_t resource_id, const struct r
 int rnd_cursor_image(struct rnd_renderer *r, uint32_t resource_id, uint32_t *ret_argb,
 	uint32_t width, uint32_t height);
 unsigned int rnd_num_capsets(struct rnd_renderer *r);
+int rnd_capset_info(struct rnd_renderer *r, unsigned int index, uint32_t *ret_id,
+	uint32_t *ret_max_version, uint32_t *ret_max_size);
+int rnd_fill_capset(struct rnd_renderer *r, uint32_t id, uint32_t version, void *buf,
+	uint32_t size);
+int rnd_attach_backing(struct rnd_renderer *r, uint32_t resource_id,
+	const struct rnd_backing *backing);
+void rnd_detach_backing(struct rnd_renderer *r, uint32_t resource_id);
+int rnd_resource_create_3d(struct rnd_renderer *r, const struct rnd_create_3d *args);
+int rnd_transfer_3d(struct rnd_renderer *r, const struct rnd_transfer_3d *t);
+int rnd_ctx_create(struct rnd_renderer *r, uint32_t ctx_id, uint32_t capset_id, const char *name,
+	uint32_t name_len);
+void rnd_ctx_destroy(struct rnd_renderer *r, uint32_t ctx_id);
+void rnd_ctx_attach_resource(struct rnd_renderer *r, uint32_t ctx_id, uint32_t resource_id);
+void rnd_ctx_detach_resource(struct rnd_renderer *r, uint32_t ctx_id, uint32_t resource_id);
+int rnd_submit_3d(struct rnd_renderer *r, uint32_t ctx_id, void *buf, uint32_t size);
+/* True if the renderer completes work asynchronously (fences). */
+bool rnd_has_fences(struct rnd_renderer *r);
+int rnd_create_fence(struct rnd_renderer *r, uint64_t seq);
+void rnd_reset(struct rnd_renderer *r);
+bool rnd_is_3d(struct rnd_renderer *r);
 
 /* Backends. */
 struct rnd_renderer *rnd_pixman_create(void);
+
+struct event_loop;
+struct rnd_virgl_config {
+	bool use_egl, use_glx, use_gles, use_surfaceless;
+	const char *render_node; /* NULL: let virglrenderer choose */
+	uint32_t capsets;        /* mask of 1 << capset id the user enabled */
+};
+/*
+ * Initialises virglrenderer now, so a broken GL stack fails at start-up.
+ * Fence retirement comes through the loop (virglrenderer's poll fd).
+ * Returns NULL and a message in err on failure.
+ */
+struct rnd_renderer *rnd_virgl_create(struct event_loop *loop, const struct rnd_virgl_config *cfg,
+	const struct rnd_fence_events *fences, char *err, size_t err_len);
+/* The fence events may be set after creation (the device is made after the renderer). */
+void rnd_set_fence_events(struct rnd_renderer *r, const struct rnd_fence_events *fences);
 
 #endif /* VDG_RENDERER_H */

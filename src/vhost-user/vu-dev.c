@@ -66,6 +66,9 @@ static void on_kick(void *data, int fd, uint32_t events)
 /* After a memory table change every running ring must be mapped again. */
 void vu_dev_vrings_remap(struct vu_dev *dev)
 {
+	if (dev->config.ops->mem_changed) {
+		dev->config.ops->mem_changed(dev->config.opaque);
+	}
 	for (unsigned int i = 0; i < dev->config.num_queues; i++) {
 		struct vu_vring *vq = &dev->vrings[i];
 

@@ -43,6 +43,8 @@ struct vu_device_ops {
 	void (*queue_stop)(void *opaque, unsigned int qidx);
 	/* VHOST_USER_GPU_SET_SOCKET: takes ownership of fd. Returns 0 or -errno. */
 	int (*set_device_socket)(void *opaque, int fd);
+	/* Guest memory was remapped (optional): re-take host views of it. */
+	void (*mem_changed)(void *opaque);
 	/* Back to the initial state (RESET_DEVICE, RESET_OWNER, disconnect). */
 	void (*reset)(void *opaque);
 };

@@ -38,10 +38,34 @@ static const struct gpu_cmd_desc cmds_2d[] = {
 		virtio_gpu_resource_attach_backing, Q_CTRL, NO_FEATURE),
 	CMD(VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, gpu_cmd_detach_backing,
 		virtio_gpu_resource_detach_backing, Q_CTRL, NO_FEATURE),
+	CMD(VIRTIO_GPU_CMD_GET_CAPSET_INFO, gpu_cmd_get_capset_info, virtio_gpu_get_capset_info,
+		Q_CTRL, VIRTIO_GPU_F_VIRGL),
+	CMD(VIRTIO_GPU_CMD_GET_CAPSET, gpu_cmd_get_capset, virtio_gpu_get_capset, Q_CTRL,
+		VIRTIO_GPU_F_VIRGL),
 	CMD(VIRTIO_GPU_CMD_GET_EDID, gpu_cmd_get_edid, virtio_gpu_cmd_get_edid, Q_CTRL,
 		VIRTIO_GPU_F_EDID),
 	CMD(VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID, gpu_cmd_assign_uuid,
 		virtio_gpu_resource_assign_uuid, Q_CTRL, VIRTIO_GPU_F_RESOURCE_UUID),
+};
+
+/* 0x02xx: 3D commands */
+static const struct gpu_cmd_desc cmds_3d[] = {
+	CMD(VIRTIO_GPU_CMD_CTX_CREATE, gpu_cmd_ctx_create, virtio_gpu_ctx_create, Q_CTRL,
+		VIRTIO_GPU_F_VIRGL),
+	CMD(VIRTIO_GPU_CMD_CTX_DESTROY, gpu_cmd_ctx_destroy, virtio_gpu_ctx_destroy, Q_CTRL,
+		VIRTIO_GPU_F_VIRGL),
+	CMD(VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, gpu_cmd_ctx_attach_resource,
+		virtio_gpu_ctx_resource, Q_CTRL, VIRTIO_GPU_F_VIRGL),
+	CMD(VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE, gpu_cmd_ctx_detach_resource,
+		virtio_gpu_ctx_resource, Q_CTRL, VIRTIO_GPU_F_VIRGL),
+	CMD(VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, gpu_cmd_resource_create_3d,
+		virtio_gpu_resource_create_3d, Q_CTRL, VIRTIO_GPU_F_VIRGL),
+	CMD(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, gpu_cmd_transfer_to_host_3d,
+		virtio_gpu_transfer_host_3d, Q_CTRL, VIRTIO_GPU_F_VIRGL),
+	CMD(VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, gpu_cmd_transfer_from_host_3d,
+		virtio_gpu_transfer_host_3d, Q_CTRL, VIRTIO_GPU_F_VIRGL),
+	CMD(VIRTIO_GPU_CMD_SUBMIT_3D, gpu_cmd_submit_3d, virtio_gpu_cmd_submit, Q_CTRL,
+		VIRTIO_GPU_F_VIRGL),
 };
 
 /* 0x03xx: cursor queue */
@@ -61,6 +85,10 @@ const struct gpu_cmd_desc *gpu_cmd_lookup(uint32_t type)
 	case 0x100:
 		table = cmds_2d;
 		n = ARRAY_SIZE(cmds_2d);
+		break;
+	case 0x200:
+		table = cmds_3d;
+		n = ARRAY_SIZE(cmds_3d);
 		break;
 	case 0x300:
 		table = cmds_cursor;
@@ -137,6 +165,15 @@ void gpu_dispatch(struct gpu_device *dev, struct gpu_cmd *cmd)
 		resp = desc->handle(dev, cmd, &body);
 		if (resp == GPU_RESP_DEFERRED) {
 			return; /* the handler owns cmd now */
+		}
+		/*
+		 * A fenced command answers once the renderer has done the work.
+		 * Bodies only come with queries, which are never left waiting.
+		 */
+		if ((cmd->hdr.flags & VIRTIO_GPU_FLAG_FENCE) && resp < VIRTIO_GPU_RESP_ERR_UNSPEC &&
+			body.len == 0 && rnd_has_fences(dev->renderer) &&
+			gpu_fence_hold(dev, cmd, resp)) {
+			return;
 		}
 	}
 	gpu_cmd_finish(dev, cmd, resp, &body);

@@ -55,8 +55,10 @@ void gpu_cmd_finish(struct gpu_device *dev, struct gpu_cmd *cmd, gpu_resp_t type
 	}
 	if (body && body->len) {
 		/* bodies are whole response structs; only the header is ours to set */
-		memcpy(body->u.bytes, &hdr, sizeof(hdr));
-		resp = body->u.bytes;
+		uint8_t *bytes = body->heap ? body->heap : body->u.bytes;
+
+		memcpy(bytes, &hdr, sizeof(hdr));
+		resp = bytes;
 		len = body->len;
 	} else {
 		resp = (const uint8_t *)&hdr;
@@ -69,6 +71,10 @@ void gpu_cmd_finish(struct gpu_device *dev, struct gpu_cmd *cmd, gpu_resp_t type
 	}
 	vu_vring_push(vq, cmd->elem, (uint32_t)written);
 	dev->needs_notify[cmd->qidx] = true;
+	if (body) {
+		free(body->heap);
+		body->heap = NULL;
+	}
 	free(cmd->elem);
 	free(cmd);
 }
@@ -215,9 +221,10 @@ static void gpu_queue_stop(void *opaque, unsigned int qidx)
 {
 	struct gpu_device *dev = opaque;
 
-	/* the ring is still ours for this call: answer what waits on the display */
+	/* the ring is still ours for this call: answer what waits on the display or a fence */
 	if (qidx == GPU_QUEUE_CTRL) {
 		gpu_deferred_fallback(dev);
+		gpu_fences_flush(dev, true);
 		gpu_notify_queues(dev);
 	}
 }
@@ -261,13 +268,22 @@ static void gpu_reset(void *opaque)
 		free(dev->deferred);
 		dev->deferred = NULL;
 	}
+	gpu_fences_flush(dev, false);
+	gpu_contexts_destroy_all(dev);
 	gpu_resources_destroy_all(dev);
+	rnd_reset(dev->renderer);
 	memset(dev->scanouts, 0, sizeof(dev->scanouts));
 	dev->events_read = 0;
 	memset(dev->needs_notify, 0, sizeof(dev->needs_notify));
 }
 
+static void gpu_mem_changed(void *opaque)
+{
+	gpu_resources_remap(opaque);
+}
+
 static const struct vu_device_ops gpu_vu_ops = {
+	.mem_changed = gpu_mem_changed,
 	.get_features = gpu_get_features,
 	.set_features = gpu_set_features,
 	.get_config = gpu_get_config,
@@ -308,6 +324,9 @@ struct gpu_device *gpu_device_create(struct event_loop *loop, struct rnd_rendere
 		dev->features |= UINT64_C(1) << VIRTIO_GPU_F_VIRGL;
 	}
 	id_table_init(&dev->resources, GPU_MAX_RESOURCES);
+	id_table_init(&dev->contexts, GPU_MAX_CONTEXTS);
+	struct rnd_fence_events fence_events = { gpu_fence_retired, dev };
+	rnd_set_fence_events(renderer, &fence_events);
 	dev->headless = disp_headless_create(&events);
 	dev->sink = dev->headless;
 	dev->vu = vu_dev_create(loop, &vu_config);
@@ -330,6 +349,7 @@ void gpu_device_destroy(struct gpu_device *dev)
 	}
 	disp_destroy(dev->headless);
 	id_table_finish(&dev->resources);
+	id_table_finish(&dev->contexts);
 	rnd_destroy(dev->renderer);
 	free(dev);
 }

@@ -35,6 +35,24 @@
 /* Backing entries of one ATTACH_BACKING: QEMU's limit, 64 MiB of 4 KiB pages. */
 #define GPU_MAX_BACKING_ENTRIES 16384u
 
+/*
+ * 3D contexts a guest may have at once: Linux makes one per GL process; this
+ * bounds the table and what virglrenderer keeps per context.
+ */
+#define GPU_MAX_CONTEXTS 1024u
+
+/* Largest SUBMIT_3D command stream: QEMU's limit, copied before submission. */
+#define GPU_MAX_SUBMIT_SIZE (4u << 20)
+
+/* Largest capset we return (virgl2 is 1376 bytes in virglrenderer 0.10.4). */
+#define GPU_MAX_CAPSET_SIZE (64u << 10)
+
+/*
+ * Fenced commands waiting for the renderer. Each holds a descriptor chain,
+ * so the ring size bounds them anyway; this is the same bound, explicit.
+ */
+#define GPU_MAX_PENDING_FENCES VU_VRING_MAX_SIZE
+
 /* Guest-visible response codes are little-endian u32 on the wire. */
 typedef uint32_t gpu_resp_t;
 /* A handler returns this when it completes the command later itself. */
@@ -80,7 +98,18 @@ struct gpu_cmd {
 		struct virtio_gpu_update_cursor cursor;
 		struct virtio_gpu_get_capset_info get_capset_info;
 		struct virtio_gpu_get_capset get_capset;
+		struct virtio_gpu_ctx_create ctx_create;
+		struct virtio_gpu_ctx_destroy ctx_destroy;
+		struct virtio_gpu_ctx_resource ctx_resource;
+		struct virtio_gpu_resource_create_3d create_3d;
+		struct virtio_gpu_transfer_host_3d transfer_3d;
+		struct virtio_gpu_cmd_submit submit;
 	} req; /* the wire bytes (little-endian), copied once */
+
+	/* set while the command waits for its fence */
+	uint64_t fence_seq;
+	gpu_resp_t resp_type;
+	struct gpu_cmd *next_pending;
 };
 
 /* The response body a handler fills; the header is built by the device. */
@@ -93,6 +122,7 @@ struct gpu_resp_body {
 		struct virtio_gpu_resp_resource_uuid uuid;
 		struct virtio_gpu_resp_capset_info capset_info;
 	} u; /* whole structs, header included; only the header is overwritten */
+	uint8_t *heap; /* a large body (GET_CAPSET) instead of u, freed with the response */
 };
 
 struct gpu_device {
@@ -118,6 +148,13 @@ struct gpu_device {
 
 	/* the control-queue command waiting for the display, at most one */
 	struct gpu_cmd *deferred;
+
+	/* 3D */
+	struct id_table contexts;
+	uint64_t fence_seq;            /* last sequence number given to the renderer */
+	struct gpu_cmd *fence_head;    /* fenced commands in submission order */
+	struct gpu_cmd *fence_tail;
+	unsigned int fence_count;
 	bool processing;
 	bool needs_notify[GPU_NUM_QUEUES];
 };
@@ -154,6 +191,16 @@ gpu_resp_t gpu_cmd_attach_backing(struct gpu_device *, struct gpu_cmd *, struct 
 gpu_resp_t gpu_cmd_detach_backing(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
 gpu_resp_t gpu_cmd_assign_uuid(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
 struct gpu_resource *gpu_resource_lookup(struct gpu_device *dev, uint32_t id);
+/*
+ * Creates a resource within the limits. 2D (args_3d NULL): format and size
+ * are checked and the host size computed; 3D: host_bytes is the caller's
+ * checked estimate and the renderer checks the rest.
+ */
+gpu_resp_t gpu_resource_create(struct gpu_device *dev, uint32_t id, uint32_t format,
+	uint32_t width, uint32_t height, uint64_t host_bytes, const struct rnd_create_3d *args_3d);
+/* Gives the renderer its view of the backing; again after guest memory changed. */
+int gpu_resource_attach_renderer(struct gpu_device *dev, struct gpu_resource *res);
+void gpu_resources_remap(struct gpu_device *dev);
 void gpu_resources_destroy_all(struct gpu_device *dev);
 /* Builds the renderer's view of a resource's backing. */
 void gpu_resource_backing(struct gpu_device *dev, const struct gpu_resource *res,
@@ -172,6 +219,31 @@ gpu_resp_t gpu_cmd_resource_flush(struct gpu_device *, struct gpu_cmd *, struct 
 void gpu_scanouts_detach(struct gpu_device *dev, struct gpu_resource *res);
 /* Finishes a deferred display command with what we know, if the display cannot. */
 void gpu_deferred_fallback(struct gpu_device *dev);
+
+/* gpu-3d.c */
+gpu_resp_t gpu_cmd_get_capset_info(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_get_capset(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_ctx_create(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_ctx_destroy(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_ctx_attach_resource(struct gpu_device *, struct gpu_cmd *,
+	struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_ctx_detach_resource(struct gpu_device *, struct gpu_cmd *,
+	struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_resource_create_3d(struct gpu_device *, struct gpu_cmd *,
+	struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_transfer_to_host_3d(struct gpu_device *, struct gpu_cmd *,
+	struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_transfer_from_host_3d(struct gpu_device *, struct gpu_cmd *,
+	struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_submit_3d(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
+void gpu_contexts_destroy_all(struct gpu_device *dev);
+
+/* gpu-fence.c */
+/* Holds a fenced command until the renderer has done the work. Returns false if it cannot. */
+bool gpu_fence_hold(struct gpu_device *dev, struct gpu_cmd *cmd, gpu_resp_t type);
+void gpu_fence_retired(void *data, uint64_t seq);
+/* Answers every held command now (ring stopping) or drops them (reset). */
+void gpu_fences_flush(struct gpu_device *dev, bool answer);
 
 /* gpu-cursor.c */
 gpu_resp_t gpu_cmd_update_cursor(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);

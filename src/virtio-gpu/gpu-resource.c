@@ -23,6 +23,9 @@ static void backing_clear(struct gpu_device *dev, struct gpu_resource *res)
 {
 	uint64_t bytes = (uint64_t)res->backing_n * sizeof(*res->backing);
 
+	if (res->backing) {
+		rnd_detach_backing(dev->renderer, res->id);
+	}
 	dev->host_bytes -= bytes;
 	res->host_bytes -= bytes;
 	free(res->backing);
@@ -52,6 +55,31 @@ void gpu_resources_destroy_all(struct gpu_device *dev)
 	dev->host_bytes = 0;
 }
 
+int gpu_resource_attach_renderer(struct gpu_device *dev, struct gpu_resource *res)
+{
+	struct rnd_backing backing;
+
+	gpu_resource_backing(dev, res, &backing);
+	return rnd_attach_backing(dev->renderer, res->id, &backing);
+}
+
+void gpu_resources_remap(struct gpu_device *dev)
+{
+	size_t iter = 0;
+	uint32_t id;
+	void *value;
+
+	/* renderers that keep host pointers to the backing must take them again */
+	while (id_table_next(&dev->resources, &iter, &id, &value)) {
+		struct gpu_resource *res = value;
+
+		if (res->backing && gpu_resource_attach_renderer(dev, res) < 0) {
+			log_guest("resource %u: backing no longer in guest memory", id);
+			rnd_detach_backing(dev->renderer, id);
+		}
+	}
+}
+
 void gpu_resource_backing(struct gpu_device *dev, const struct gpu_resource *res,
 	struct rnd_backing *ret)
 {
@@ -61,32 +89,33 @@ void gpu_resource_backing(struct gpu_device *dev, const struct gpu_resource *res
 	ret->size = res->backing_size;
 }
 
-gpu_resp_t gpu_cmd_resource_create_2d(struct gpu_device *dev, struct gpu_cmd *cmd,
-	struct gpu_resp_body *body)
+gpu_resp_t gpu_resource_create(struct gpu_device *dev, uint32_t id, uint32_t format,
+	uint32_t width, uint32_t height, uint64_t host_bytes, const struct rnd_create_3d *args_3d)
 {
-	const struct virtio_gpu_resource_create_2d *c = &cmd->req.create_2d;
-	uint32_t id = le32toh(c->resource_id), format = le32toh(c->format);
-	uint32_t width = le32toh(c->width), height = le32toh(c->height), stride;
-	struct rnd_create_2d args;
 	struct gpu_resource *res;
-	uint64_t size, total;
+	uint64_t total;
+	uint32_t stride = 0;
 	int r;
 
 	if (id == 0 || gpu_resource_lookup(dev, id)) {
-		log_guest("RESOURCE_CREATE_2D: resource id %u is %s", id, id ? "in use" : "invalid");
+		log_guest("resource id %u is %s", id, id ? "in use" : "invalid");
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	}
-	if (!gpu_format_valid(format)) {
-		log_guest("RESOURCE_CREATE_2D: unknown format %u", format);
-		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-	}
-	if (!gpu_format_size(format, width, height, &stride, &size)) {
-		log_guest("RESOURCE_CREATE_2D: bad size %ux%u", width, height);
-		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	if (!args_3d) {
+		/* 2D: the one size function gives stride and bytes (STYLE.md section 4.1) */
+		if (!gpu_format_valid(format)) {
+			log_guest("RESOURCE_CREATE_2D: unknown format %u", format);
+			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+		}
+		if (!gpu_format_size(format, width, height, &stride, &host_bytes)) {
+			log_guest("RESOURCE_CREATE_2D: bad size %ux%u", width, height);
+			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+		}
 	}
 	if (id_table_count(&dev->resources) >= GPU_MAX_RESOURCES ||
-		!checked_add_u64(dev->host_bytes, size, &total) || total > GPU_MAX_HOST_MEMORY) {
-		log_guest("RESOURCE_CREATE_2D: over the resource limits (%zu resources, %llu bytes)",
+		!checked_add_u64(dev->host_bytes, host_bytes, &total) ||
+		total > GPU_MAX_HOST_MEMORY) {
+		log_guest("resource %u: over the resource limits (%zu resources, %llu bytes)", id,
 			id_table_count(&dev->resources), (unsigned long long)dev->host_bytes);
 		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
 	}
@@ -100,13 +129,20 @@ gpu_resp_t gpu_cmd_resource_create_2d(struct gpu_device *dev, struct gpu_cmd *cm
 		.width = width,
 		.height = height,
 		.stride = stride,
-		.host_bytes = size,
+		.host_bytes = host_bytes,
 	};
-	args = (struct rnd_create_2d){ id, format, width, height, stride };
-	r = rnd_resource_create_2d(dev->renderer, &args);
+	if (args_3d) {
+		r = rnd_resource_create_3d(dev->renderer, args_3d);
+	} else {
+		struct rnd_create_2d args = { id, format, width, height, stride };
+
+		r = rnd_resource_create_2d(dev->renderer, &args);
+	}
 	if (r < 0) {
 		free(res);
-		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+		log_guest("resource %u: refused by the renderer", id);
+		return r == -ENOMEM ? VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY
+				    : VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
 	if (id_table_insert(&dev->resources, id, res) < 0) {
 		rnd_resource_destroy(dev->renderer, id);
@@ -115,6 +151,15 @@ gpu_resp_t gpu_cmd_resource_create_2d(struct gpu_device *dev, struct gpu_cmd *cm
 	}
 	dev->host_bytes = total;
 	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+gpu_resp_t gpu_cmd_resource_create_2d(struct gpu_device *dev, struct gpu_cmd *cmd,
+	struct gpu_resp_body *body)
+{
+	const struct virtio_gpu_resource_create_2d *c = &cmd->req.create_2d;
+
+	return gpu_resource_create(dev, le32toh(c->resource_id), le32toh(c->format),
+		le32toh(c->width), le32toh(c->height), 0, NULL);
 }
 
 gpu_resp_t gpu_cmd_resource_unref(struct gpu_device *dev, struct gpu_cmd *cmd,
@@ -199,6 +244,10 @@ gpu_resp_t gpu_cmd_attach_backing(struct gpu_device *dev, struct gpu_cmd *cmd,
 	res->backing_size = offset;
 	dev->host_bytes += (uint64_t)kept * sizeof(*entries);
 	res->host_bytes += (uint64_t)kept * sizeof(*entries);
+	if (gpu_resource_attach_renderer(dev, res) < 0) {
+		backing_clear(dev, res);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
 
 err_unspec:
