@@ -15,6 +15,7 @@
 #include "checked.h"
 #include "id-table.h"
 #include "log.h"
+#include "render-util.h"
 #include "renderer.h"
 
 /* The device layer limits the count; this table only has to hold what it allows. */
@@ -33,8 +34,7 @@ struct pixman_res {
 struct rnd_pixman {
 	struct rnd_renderer base; /* first: the interface */
 	struct id_table resources;
-	uint8_t *scratch;
-	size_t scratch_size;
+	struct rnd_scratch scratch;
 };
 
 static const struct rnd_ops pixman_ops;
@@ -42,34 +42,6 @@ static const struct rnd_ops pixman_ops;
 static struct rnd_pixman *pixman_from_base(struct rnd_renderer *r)
 {
 	return r->ops == &pixman_ops ? (struct rnd_pixman *)r : NULL;
-}
-
-/* virtio-gpu formats name bytes in memory order; pixman names little-endian words. */
-static pixman_format_code_t pixman_format_of(uint32_t format)
-{
-#if __BYTE_ORDER == __LITTLE_ENDIAN
-	switch (format) {
-	case VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM:
-		return PIXMAN_a8r8g8b8;
-	case VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM:
-		return PIXMAN_x8r8g8b8;
-	case VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM:
-		return PIXMAN_b8g8r8a8;
-	case VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM:
-		return PIXMAN_b8g8r8x8;
-	case VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM:
-		return PIXMAN_a8b8g8r8;
-	case VIRTIO_GPU_FORMAT_X8B8G8R8_UNORM:
-		return PIXMAN_r8g8b8x8;
-	case VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM:
-		return PIXMAN_r8g8b8a8;
-	case VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM:
-		return PIXMAN_x8b8g8r8;
-	}
-#else
-#error "big-endian hosts are not supported yet"
-#endif
-	return 0;
 }
 
 static void res_free(struct pixman_res *res)
@@ -87,7 +59,7 @@ static void res_free(struct pixman_res *res)
 static int pixman_resource_create_2d(struct rnd_renderer *base, const struct rnd_create_2d *args)
 {
 	struct rnd_pixman *pr = pixman_from_base(base);
-	pixman_format_code_t fmt = pixman_format_of(args->format);
+	pixman_format_code_t fmt = rnd_pixman_format(args->format);
 	struct pixman_res *res;
 	uint64_t size;
 	int r;
@@ -164,20 +136,6 @@ static int pixman_transfer_to_host_2d(struct rnd_renderer *base, uint32_t resour
 	return 0;
 }
 
-static int scratch_reserve(struct rnd_pixman *pr, size_t size)
-{
-	if (pr->scratch_size < size) {
-		uint8_t *p = realloc(pr->scratch, size);
-
-		if (!p) {
-			return -ENOMEM;
-		}
-		pr->scratch = p;
-		pr->scratch_size = size;
-	}
-	return 0;
-}
-
 /* Converts rect of res into a dst_fmt buffer of the given stride. */
 static int convert_rect(struct pixman_res *res, const struct rnd_rect *rect,
 	pixman_format_code_t dst_fmt, void *dst, uint32_t dst_stride)
@@ -214,17 +172,17 @@ static int pixman_read_pixels(struct rnd_renderer *base, uint32_t resource_id,
 	}
 	stride = (size_t)rect->width * 4;
 	size = stride * rect->height;
-	r = scratch_reserve(pr, size ? size : 4);
+	r = rnd_scratch_reserve(&pr->scratch, size ? size : 4);
 	if (r < 0) {
 		return r;
 	}
 	if (size) {
-		r = convert_rect(res, rect, PIXMAN_x8r8g8b8, pr->scratch, (uint32_t)stride);
+		r = convert_rect(res, rect, PIXMAN_x8r8g8b8, pr->scratch.data, (uint32_t)stride);
 		if (r < 0) {
 			return r;
 		}
 	}
-	ret_pixels->data = pr->scratch;
+	ret_pixels->data = pr->scratch.data;
 	ret_pixels->stride = (uint32_t)stride;
 	ret_pixels->stable = false;
 	return 0;
@@ -254,7 +212,7 @@ static void pixman_destroy(struct rnd_renderer *base)
 		res_free(value);
 	}
 	id_table_finish(&pr->resources);
-	free(pr->scratch);
+	rnd_scratch_finish(&pr->scratch);
 	free(pr);
 }
 

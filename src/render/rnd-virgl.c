@@ -30,6 +30,7 @@
 #include "event-loop.h"
 #include "id-table.h"
 #include "log.h"
+#include "render-util.h"
 #include "renderer.h"
 
 /* The device limits resources; this table only mirrors what it allows. */
@@ -63,8 +64,7 @@ struct rnd_virgl {
 	uint32_t capset_id[VIRGL_MAX_CAPSETS];
 	uint32_t capset_max_version[VIRGL_MAX_CAPSETS];
 	uint32_t capset_max_size[VIRGL_MAX_CAPSETS];
-	uint8_t *scratch;
-	size_t scratch_size;
+	struct rnd_scratch scratch;
 	uint64_t last_fence;    /* the last sequence number given to virglrenderer */
 	uint64_t retired_fence; /* the last one it reported done */
 };
@@ -360,43 +360,6 @@ static int virgl_transfer_3d(struct rnd_renderer *base, const struct rnd_transfe
 		t->stride, t->layer_stride, (struct virgl_box *)&box, t->offset, NULL, 0));
 }
 
-static pixman_format_code_t pixman_format_of(uint32_t format)
-{
-	switch (format) {
-	case VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM:
-		return PIXMAN_a8r8g8b8;
-	case VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM:
-		return PIXMAN_x8r8g8b8;
-	case VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM:
-		return PIXMAN_b8g8r8a8;
-	case VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM:
-		return PIXMAN_b8g8r8x8;
-	case VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM:
-		return PIXMAN_a8b8g8r8;
-	case VIRTIO_GPU_FORMAT_X8B8G8R8_UNORM:
-		return PIXMAN_r8g8b8x8;
-	case VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM:
-		return PIXMAN_r8g8b8a8;
-	case VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM:
-		return PIXMAN_x8b8g8r8;
-	}
-	return 0;
-}
-
-static int scratch_reserve(struct rnd_virgl *vr, size_t size)
-{
-	if (vr->scratch_size < size) {
-		uint8_t *p = realloc(vr->scratch, size);
-
-		if (!p) {
-			return -ENOMEM;
-		}
-		vr->scratch = p;
-		vr->scratch_size = size;
-	}
-	return 0;
-}
-
 /* Reads the rect back from the GL texture: the display path when nothing is exported. */
 static int virgl_read_pixels(struct rnd_renderer *base, uint32_t id, const struct rnd_rect *rect,
 	struct rnd_pixels *ret)
@@ -413,32 +376,32 @@ static int virgl_read_pixels(struct rnd_renderer *base, uint32_t id, const struc
 			    res->height)) {
 		return -EINVAL;
 	}
-	fmt = pixman_format_of(res->format);
+	fmt = rnd_pixman_format(res->format);
 	if (!fmt) {
 		return -EOPNOTSUPP; /* not a format a display can show */
 	}
 	stride = (size_t)rect->width * 4;
 	size = stride * rect->height;
 	/* twice: the readback, then its conversion when the format needs one */
-	r = scratch_reserve(vr, size * 2 + 4);
+	r = rnd_scratch_reserve(&vr->scratch, size * 2 + 4);
 	if (r < 0) {
 		return r;
 	}
-	iov = (struct iovec){ vr->scratch, size };
+	iov = (struct iovec){ vr->scratch.data, size };
 	virgl_renderer_force_ctx_0();
 	r = errno_of(virgl_renderer_transfer_read_iov(id, 0, 0, (uint32_t)stride, 0,
 		(struct virgl_box *)&box, 0, &iov, 1));
 	if (r < 0) {
 		return r;
 	}
-	ret->data = vr->scratch;
+	ret->data = vr->scratch.data;
 	ret->stride = (uint32_t)stride;
 	ret->stable = false;
 	if (fmt != PIXMAN_x8r8g8b8 && fmt != PIXMAN_a8r8g8b8 && size > 0) {
 		pixman_image_t *src = pixman_image_create_bits(fmt, (int)rect->width,
-			(int)rect->height, (uint32_t *)vr->scratch, (int)stride);
+			(int)rect->height, (uint32_t *)vr->scratch.data, (int)stride);
 		pixman_image_t *dst = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)rect->width,
-			(int)rect->height, (uint32_t *)(vr->scratch + size), (int)stride);
+			(int)rect->height, (uint32_t *)(vr->scratch.data + size), (int)stride);
 
 		if (src && dst) {
 			pixman_image_composite32(PIXMAN_OP_SRC, src, NULL, dst, 0, 0, 0, 0, 0, 0,
@@ -453,7 +416,7 @@ static int virgl_read_pixels(struct rnd_renderer *base, uint32_t id, const struc
 		if (!src || !dst) {
 			return -ENOMEM;
 		}
-		ret->data = vr->scratch + size;
+		ret->data = vr->scratch.data + size;
 	}
 	return 0;
 }
@@ -613,7 +576,7 @@ static void virgl_destroy(struct rnd_renderer *base)
 	event_source_remove(vr->poll_timer);
 	virgl_renderer_cleanup(vr);
 	free(vr->render_node);
-	free(vr->scratch);
+	rnd_scratch_finish(&vr->scratch);
 	free(vr);
 	the_renderer = NULL;
 }
