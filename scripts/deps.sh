@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh [build|test]
 set -eu
 
-BUILD_PKGS="gcc meson ninja-build pkg-config libpixman-1-dev libvirglrenderer-dev libepoxy-dev
+BUILD_PKGS="gcc libc6-dev meson ninja-build pkg-config libpixman-1-dev libvirglrenderer-dev libepoxy-dev
 	libgbm-dev libegl-dev"
 # cmocka for unit tests; QEMU's C backend (qemu-system-gui) to compare against;
 # python3 for the end-to-end runner; the e2e runner fetches the rest itself.
@@ -24,7 +24,13 @@ if [ -n "$missing" ]; then
 		exit 1
 	fi
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get update -q >/dev/null
+	log=$(mktemp)
 	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing >/dev/null
+	if ! { apt-get update -q && apt-get install -y -q --no-install-recommends $missing; } \
+		>"$log" 2>&1; then
+		tail -20 "$log" >&2
+		echo "deps: apt-get failed (full log: $log)" >&2
+		exit 1
+	fi
+	rm -f "$log"
 fi

@@ -4,6 +4,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
-[ -f build/build.ninja ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+[ -f build/build.ninja ] || rm -rf build
+[ -f build/build.ninja ] || meson setup build >build.setup.log 2>&1 ||
+	{ tail -20 build.setup.log; exit 1; }
+ninja -C build >build.ninja.log 2>&1 || { tail -40 build.ninja.log; exit 1; }
 exec build/src/vhost-device-gpu "$@"

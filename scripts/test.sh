@@ -9,8 +9,11 @@ scripts/deps.sh test
 build() { # dir, extra meson options
 	dir=$1
 	shift
-	[ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >/dev/null
-	ninja -C "$dir" >/dev/null
+	# a half-configured tree (an earlier failed setup) is configured again from scratch
+	[ -f "$dir/build.ninja" ] || rm -rf "$dir"
+	[ -f "$dir/build.ninja" ] || meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 ||
+		{ tail -20 "$dir.setup.log"; exit 1; }
+	ninja -C "$dir" >"$dir.ninja.log" 2>&1 || { tail -40 "$dir.ninja.log"; exit 1; }
 }
 build build
 build build-asan -Db_sanitize=address,undefined -Db_lundef=false

@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What reaches the display, pixel for pixel, against the real daemon: the 8
+ * formats converted to x8r8g8b8 (expected values computed from each
+ * format's byte order, virtio-gpu.md §7), full 1280x800 and 1920x1080
+ * frames, and the display channel: protocol features of QEMU 7.2, 8.1 and
+ * 8.2+, a second GPU_SET_SOCKET replacing the first, the frontend closing
+ * the socket (even with a frame half sent) and a new socket after that.
+ *
+ * Usage: test-it-display path/to/vhost-device-gpu
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define OK VIRTIO_GPU_RESP_OK_NODATA
+#define XRGB VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM
+
+/* Guest bytes of pixel (x, y): every channel and position differs. */
+static void guest_bytes(uint32_t x, uint32_t y, uint8_t b[4])
+{
+	b[0] = (uint8_t)(x * 3 + y);
+	b[1] = (uint8_t)(y * 5 + 17);
+	b[2] = (uint8_t)(x ^ (y << 2));
+	b[3] = (uint8_t)(x + y * 7 + 99);
+}
+
+/* Resource id of format fmt, w x h, filled with guest_bytes(), shown whole on scanout 0. */
+static void show_resource(struct vdgfe *fe, uint32_t id, uint32_t fmt, uint32_t w, uint32_t h)
+{
+	uint64_t gpa = itest_resource(fe, id, fmt, w, h);
+	uint8_t *row = malloc((size_t)w * 4);
+
+	assert_non_null(row);
+	for (uint32_t y = 0; y < h; y++) {
+		for (uint32_t x = 0; x < w; x++) {
+			guest_bytes(x, y, &row[x * 4]);
+		}
+		assert_int_equal(
+		        vdgfe_mem_write(fe, gpa + (uint64_t)y * w * 4, row, (size_t)w * 4), 0);
+	}
+	free(row);
+	assert_int_equal(vdgfe_gpu_transfer_to_host_2d(fe, id, 0, 0, w, h, 0), OK);
+	assert_int_equal(vdgfe_gpu_set_scanout(fe, 0, id, 0, 0, w, h), OK);
+	uint64_t n = fe->sink.counts[VUGPU_UPDATE];
+
+	assert_int_equal(vdgfe_gpu_resource_flush(fe, id, 0, 0, w, h), OK);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_UPDATE, n + 1), 0);
+}
+
+/* Compares the whole of scanout 0 with what fmt's bytes must look like. */
+static void check_screen(struct vdgfe *fe, uint32_t fmt, uint32_t w, uint32_t h)
+{
+	const struct vdgfe_fb *fb = &fe->sink.fb[0];
+
+	assert_int_equal(fb->width, w);
+	assert_int_equal(fb->height, h);
+	for (uint32_t y = 0; y < h; y++) {
+		for (uint32_t x = 0; x < w; x++) {
+			uint8_t b[4];
+			uint32_t got = fb->pixels[(size_t)y * w + x] & 0xffffff, want;
+
+			guest_bytes(x, y, b);
+			want = itest_expected_xrgb(fmt, b);
+			if (got != want) {
+				fail_msg("format %u, pixel %u,%u: 0x%06x, want 0x%06x", fmt, x, y,
+				        got, want);
+			}
+		}
+	}
+}
+
+static void test_formats(void **state)
+{
+	static const uint32_t formats[] = ITEST_ALL_FORMATS;
+	struct vdgfe *fe = itest_fe_start(NULL);
+
+	(void)state;
+	for (unsigned int i = 0; i < 8; i++) {
+		/* odd sizes: no row is a multiple of anything convenient */
+		show_resource(fe, 1 + i, formats[i], 61, 37);
+		check_screen(fe, formats[i], 61, 37);
+		assert_int_equal(fe->sink.last_update.width, 61);
+		assert_int_equal(fe->sink.last_update.height, 37);
+	}
+	/* a converted format with a sub-rect flush lands at the right place */
+	assert_int_equal(vdgfe_gpu_resource_flush(fe, 8, 13, 11, 7, 5), OK);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_UPDATE, 9), 0);
+	assert_int_equal(fe->sink.last_update.x, 13);
+	assert_int_equal(fe->sink.last_update.y, 11);
+	uint8_t b[4];
+
+	guest_bytes(13, 11, b);
+	assert_int_equal(
+	        fe->sink.last_update_first_px & 0xffffff, itest_expected_xrgb(formats[7], b));
+	guest_bytes(19, 15, b);
+	assert_int_equal(
+	        fe->sink.last_update_last_px & 0xffffff, itest_expected_xrgb(formats[7], b));
+	assert_int_equal(fe->sink.violations, 0);
+}
+
+static void test_full_frames(void **state)
+{
+	struct vdgfe_config cfg;
+	struct vdgfe *fe;
+
+	(void)state;
+	itest_config(&cfg);
+	cfg.mem_size = UINT64_C(128) << 20;
+	fe = itest_fe_start(&cfg);
+	show_resource(fe, 1, XRGB, 1280, 800);
+	check_screen(fe, XRGB, 1280, 800);
+	assert_int_equal(fe->sink.update_bytes, 1280 * 800 * 4);
+	show_resource(fe, 2, XRGB, 1920, 1080);
+	check_screen(fe, XRGB, 1920, 1080);
+	/* the same size converted: R8G8B8X8 is not x8r8g8b8 */
+	show_resource(fe, 3, VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM, 1920, 1080);
+	check_screen(fe, VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM, 1920, 1080);
+	assert_int_equal(fe->sink.update_bytes, (1280 * 800 + 2 * 1920 * 1080) * 4);
+	assert_int_equal(fe->sink.violations, 0);
+}
+
+/* One converted resource on two scanouts: each gets its own part, from one flush. */
+static void test_two_scanouts(void **state)
+{
+	const uint32_t fmt = VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM, w = 1280, h = 800;
+	struct vdgfe_config cfg;
+	struct vdgfe *fe;
+
+	(void)state;
+	itest_config(&cfg);
+	cfg.sink.outputs = 2;
+	cfg.mem_size = UINT64_C(128) << 20;
+	fe = itest_fe_start(&cfg);
+	/* 2560 wide: scanout 0 shows the left half, scanout 1 the right one */
+	show_resource(fe, 1, fmt, 2 * w, h);
+	assert_int_equal(vdgfe_gpu_set_scanout(fe, 0, 1, 0, 0, w, h), OK);
+	assert_int_equal(vdgfe_gpu_set_scanout(fe, 1, 1, w, 0, w, h), OK);
+	uint64_t n = fe->sink.counts[VUGPU_UPDATE];
+
+	assert_int_equal(vdgfe_gpu_resource_flush(fe, 1, 0, 0, 2 * w, h), OK);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_UPDATE, n + 2), 0);
+	for (unsigned int s = 0; s < 2; s++) {
+		const struct vdgfe_fb *fb = &fe->sink.fb[s];
+
+		assert_int_equal(fb->width, w);
+		assert_int_equal(fb->height, h);
+		for (uint32_t y = 0; y < h; y++) {
+			for (uint32_t x = 0; x < w; x++) {
+				uint8_t b[4];
+				uint32_t got = fb->pixels[(size_t)y * w + x] & 0xffffff;
+
+				guest_bytes(x + s * w, y, b);
+				if (got != itest_expected_xrgb(fmt, b)) {
+					fail_msg("scanout %u pixel %u,%u: 0x%06x, want 0x%06x", s,
+					        x, y, got, itest_expected_xrgb(fmt, b));
+				}
+			}
+		}
+	}
+	/* damage across the middle: two UPDATEs at the scanouts' own coordinates */
+	assert_int_equal(vdgfe_gpu_resource_flush(fe, 1, w - 10, 5, 20, 7), OK);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_UPDATE, n + 4), 0);
+	assert_int_equal(fe->sink.last_update.scanout_id, 1);
+	assert_int_equal(fe->sink.last_update.x, 0);
+	assert_int_equal(fe->sink.last_update.y, 5);
+	assert_int_equal(fe->sink.last_update.width, 10);
+	assert_int_equal(fe->sink.last_update.height, 7);
+	assert_int_equal(fe->sink.violations, 0);
+}
+
+/* ---- the display channel ---- */
+
+static void test_protocol_features(void **state)
+{
+	static const uint64_t offers[] = {0, 0x1, 0x3};
+
+	(void)state;
+	for (unsigned int i = 0; i < 3; i++) {
+		struct vdgfe_config cfg;
+		struct vdgfe *fe;
+
+		itest_config(&cfg);
+		cfg.sink.protocol_features = offers[i];
+		fe = itest_fe_start(&cfg);
+		show_resource(fe, 1, XRGB, 40, 30);
+		check_screen(fe, XRGB, 40, 30);
+		assert_int_equal(fe->sink.counts[VUGPU_GET_PROTOCOL_FEATURES], 1);
+		assert_true(fe->sink.set_protocol_seen);
+		/* offered & supported: the daemon speaks EDID, not DMABUF2 (no dma-bufs in 2d) */
+		assert_int_equal(fe->sink.set_protocol_features, offers[i] & 0x1);
+		assert_int_equal(fe->sink.counts[VUGPU_SET_PROTOCOL_FEATURES], 1);
+		assert_int_equal(fe->sink.counts[VUGPU_REQUEST_MAX], 0);
+		assert_int_equal(fe->sink.counts[VUGPU_DMABUF_SCANOUT], 0);
+		assert_int_equal(fe->sink.violations, 0);
+		itest_fe_destroy();
+	}
+}
+
+static int new_display_socket(struct vdgfe *fe)
+{
+	int sv[2], r;
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	fcntl(sv[0], F_SETFL, fcntl(sv[0], F_GETFL) | O_NONBLOCK);
+	vdgfe_sink_attach(&fe->sink, sv[0]);
+	vdgfe_sink_reset_state(&fe->sink);
+	r = vdgfe_send(fe, VU_REQ_GPU_SET_SOCKET, NULL, 0, &sv[1], 1, true);
+	close(sv[1]);
+	return r;
+}
+
+static void test_second_set_socket(void **state)
+{
+	struct vdgfe *fe = itest_fe_start(NULL);
+	char c;
+	int old;
+
+	(void)state;
+	show_resource(fe, 1, XRGB, 32, 32);
+	/* keep the first socket open: the daemon, not we, must let go of it */
+	old = dup(fe->sink.fd);
+	assert_true(old >= 0);
+	assert_int_equal(new_display_socket(fe), 0);
+	/* the new channel negotiates again */
+	assert_int_equal(itest_wait_sink(fe, VUGPU_GET_PROTOCOL_FEATURES, 1), 0);
+	/* a new surface and a frame: on the new socket */
+	assert_int_equal(vdgfe_gpu_set_scanout(fe, 0, 1, 0, 0, 32, 32), OK);
+	assert_int_equal(vdgfe_gpu_resource_flush(fe, 1, 0, 0, 32, 32), OK);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_UPDATE, 1), 0);
+	check_screen(fe, XRGB, 32, 32);
+	/* the old socket got nothing more and was closed by the daemon */
+	fcntl(old, F_SETFL, O_NONBLOCK);
+	for (int i = 0; i < 500; i++) {
+		ssize_t n = recv(old, &c, 1, 0);
+
+		if (n == 0) {
+			break;
+		}
+		assert_true(n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+		usleep(10000);
+		assert_true(i < 499); /* EOF within 5 s */
+	}
+	close(old);
+	assert_int_equal(fe->sink.violations, 0);
+}
+
+static void test_display_closed(void **state)
+{
+	struct vdgfe_config cfg;
+	struct virtio_gpu_resp_display_info info;
+	struct virtio_gpu_resp_edid edid;
+	struct vdgfe_cmd *flush = NULL;
+	struct vdgfe_cmd *more[4];
+	struct vdgfe *fe;
+
+	(void)state;
+	itest_config(&cfg);
+	cfg.mem_size = UINT64_C(128) << 20;
+	fe = itest_fe_start(&cfg);
+	show_resource(fe, 1, XRGB, 1920, 1080);
+	/* a full frame goes out, then the frontend closes the socket without reading it */
+	struct virtio_gpu_resource_flush f;
+
+	memset(&f, 0, sizeof(f));
+	f.hdr.type = htole32(VIRTIO_GPU_CMD_RESOURCE_FLUSH);
+	f.r.width = htole32(1920);
+	f.r.height = htole32(1080);
+	f.resource_id = htole32(1);
+	assert_int_equal(vdgfe_gpu_submit(fe, VDGFE_CTRLQ, &f, sizeof(f), 24, NULL, &flush), 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(
+		        vdgfe_gpu_submit(fe, VDGFE_CTRLQ, &f, sizeof(f), 24, NULL, &more[i]), 0);
+	}
+	usleep(20000);
+	vdgfe_sink_close(&fe->sink);
+	assert_int_equal(vdgfe_gpu_wait_all(fe, -1), 0);
+	assert_int_equal(vdgfe_cmd_resp_type(fe, flush), OK);
+	vdgfe_cmd_free(fe, flush);
+	for (unsigned int i = 0; i < 4; i++) {
+		assert_int_equal(vdgfe_cmd_resp_type(fe, more[i]), OK);
+		vdgfe_cmd_free(fe, more[i]);
+	}
+	/* without a display every command still completes */
+	assert_int_equal(vdgfe_gpu_set_scanout(fe, 0, 1, 0, 0, 64, 64), OK);
+	assert_int_equal(vdgfe_gpu_resource_flush(fe, 1, 0, 0, 1920, 1080), OK);
+	assert_int_equal(vdgfe_gpu_get_display_info(fe, &info), VIRTIO_GPU_RESP_OK_DISPLAY_INFO);
+	assert_int_equal(vdgfe_gpu_get_edid(fe, 0, &edid), VIRTIO_GPU_RESP_OK_EDID);
+	assert_int_equal(vdgfe_gpu_update_cursor(fe, 0, 1, 1, 0, 0, 0), OK);
+	/* the next socket (QEMU's next DRIVER_OK) works */
+	assert_int_equal(vdgfe_stop(fe, false, NULL), 0);
+	vdgfe_sink_reset_state(&fe->sink);
+	assert_int_equal(vdgfe_start(fe), 0);
+	assert_int_equal(vdgfe_gpu_get_display_info(fe, &info), VIRTIO_GPU_RESP_OK_DISPLAY_INFO);
+	assert_int_equal(fe->sink.counts[VUGPU_GET_DISPLAY_INFO], 1);
+	assert_int_equal(le32toh(info.pmodes[0].r.width), 1280);
+	show_resource(fe, 2, XRGB, 100, 50);
+	check_screen(fe, XRGB, 100, 50);
+	/* and a socket handed over without a stop, after the old one was closed */
+	vdgfe_sink_close(&fe->sink);
+	assert_int_equal(vdgfe_gpu_resource_flush(fe, 2, 0, 0, 100, 50), OK);
+	assert_int_equal(new_display_socket(fe), 0);
+	assert_int_equal(vdgfe_gpu_set_scanout(fe, 0, 2, 0, 0, 100, 50), OK);
+	assert_int_equal(vdgfe_gpu_resource_flush(fe, 2, 0, 0, 100, 50), OK);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_UPDATE, 1), 0);
+	check_screen(fe, XRGB, 100, 50);
+	assert_int_equal(fe->sink.violations, 0);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_teardown(test_formats, itest_teardown),
+	        cmocka_unit_test_teardown(test_full_frames, itest_teardown),
+	        cmocka_unit_test_teardown(test_two_scanouts, itest_teardown),
+	        cmocka_unit_test_teardown(test_protocol_features, itest_teardown),
+	        cmocka_unit_test_teardown(test_second_set_socket, itest_teardown),
+	        cmocka_unit_test_teardown(test_display_closed, itest_teardown),
+	};
+
+	itest_init(argc, argv);
+	return itest_exit(cmocka_run_group_tests(tests, itest_group_setup, itest_group_teardown));
+}
