@@ -332,6 +332,83 @@ def check_3d_frame(img, name):
     log("%s: %dx%d, %d distinct colours sampled" % (name, img.width, img.height, len(colours)))
 
 
+# The gl-pattern image (tests/e2e/guest/gl-pattern.c draws the same), in
+# screen coordinates for a W x H mode.
+GLP_RED, GLP_GREEN, GLP_BLUE, GLP_WHITE = (255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)
+GLP_CYAN, GLP_YELLOW, GLP_BLACK, GLP_MAGENTA = (0, 255, 255), (255, 255, 0), (0, 0, 0), (255, 0, 255)
+GLP_RECT = (16, 16, 80, 48)  # yellow, drawn with a shader: x0, y0, x1, y1
+GLP_CHECK_OFF, GLP_CHECK_SIZE = 16, 32  # checkerboard at (W/2+16, H/2+16), 32x32
+
+
+def make_gl_pattern(w, h):
+    """The expected frame as an Image."""
+    hw, hh = w // 2, h // 2
+    top = bytes(GLP_RED) * hw + bytes(GLP_GREEN) * (w - hw)
+    bottom = bytes(GLP_BLUE) * hw + bytes(GLP_WHITE) * (w - hw)
+    rgb = bytearray(top * hh + bottom * (h - hh))
+
+    def put(x, y, c):
+        i = (y * w + x) * 3
+        rgb[i:i + 3] = bytes(c)
+
+    x0, y0, x1, y1 = GLP_RECT
+    for y in range(y0, y1):
+        for x in range(x0, x1):
+            put(x, y, GLP_YELLOW)
+    cx, cy = hw + GLP_CHECK_OFF, hh + GLP_CHECK_OFF
+    for y in range(cy, cy + GLP_CHECK_SIZE):
+        for x in range(cx, cx + GLP_CHECK_SIZE):
+            put(x, y, GLP_MAGENTA if (x + y) % 2 else GLP_BLACK)
+    for y in range(h):
+        put(w - 1, y, GLP_CYAN)
+    for x in range(w):
+        put(x, h - 1, GLP_CYAN)
+    return Image(w, h, bytes(rgb))
+
+
+def check_gl_pattern(img, name, info):
+    """Every pixel must equal the image the guest program drew. On a mismatch,
+    say whether the dump is the expected image flipped or mirrored."""
+    check_not_placeholder(img, name)
+    mode = info.get("gl-mode")
+    if not mode:
+        raise TestFailure("%s: the guest did not report the mode it scanned out" % name)
+    w, h = (int(v) for v in mode.split("x"))
+    if (img.width, img.height) != (w, h):
+        raise TestFailure("%s: screendump is %dx%d, the guest scanned out %dx%d" %
+                          (name, img.width, img.height, w, h))
+    ref = make_gl_pattern(w, h)
+    if img.rgb == ref.rgb:
+        log("%s: %dx%d, every pixel equals the pattern (quadrants, yellow shader rect at "
+            "%s, 1-px checkerboard, cyan last row/column)" % (name, w, h, GLP_RECT[:2]))
+        return
+    stride = w * 3
+    rows = [ref.rgb[y * stride:(y + 1) * stride] for y in range(h)]
+    vflip = b"".join(reversed(rows))
+    mirror = b"".join(b"".join(r[x * 3:x * 3 + 3] for x in range(w - 1, -1, -1)) for r in rows)
+    hint = ""
+    if img.rgb == vflip:
+        hint = " (the dump is the pattern flipped vertically)"
+    elif img.rgb == mirror:
+        hint = " (the dump is the pattern mirrored left/right)"
+    elif img.rgb == b"".join(reversed([mirror[y * stride:(y + 1) * stride]
+                                                   for y in range(h)])):
+        hint = " (the dump is the pattern rotated by 180 degrees)"
+    bad = 0
+    first = None
+    for y in range(h):
+        if img.rows(y, y + 1) == ref.rows(y, y + 1):
+            continue
+        for x in range(w):
+            if img.pixel(x, y) != ref.pixel(x, y):
+                bad += 1
+                if first is None:
+                    first = (x, y, img.pixel(x, y), ref.pixel(x, y))
+    x, y, got, want = first
+    raise TestFailure("%s: %d of %d pixels differ; first at (%d,%d): %s, expected %s%s" %
+                      (name, bad, w * h, x, y, got, want, hint))
+
+
 # --- test table --------------------------------------------------------------
 
 # name: guest script, dumps it must produce, number of boots.
@@ -343,6 +420,8 @@ TESTS = {
     # 3D: need --initramfs 3d (setup.sh --3d) and a virgl backend.
     "gl-render": {"script": "gl-render.sh", "dumps": [], "boots": 1, "initramfs": "3d"},
     "gl-scanout": {"script": "gl-scanout.sh", "dumps": ["kmscube"], "boots": 1,
+                   "initramfs": "3d"},
+    "gl-pattern": {"script": "gl-pattern.sh", "dumps": ["gl-pattern"], "boots": 1,
                    "initramfs": "3d"},
 }
 
@@ -496,6 +575,7 @@ def boot(env, args, tmp, sock_path, backend, run_idx, fw_files, disk, tag):
                             start_new_session=True)
     qmp_sock = ctl = None
     dumps, fb_size, result = {}, None, None
+    args.guest_info = {}
     try:
         qmp = Qmp(connect_unix(qmp_path, qemu, QMP_WAIT, qemu_log))
         ctl = connect_unix(ctl_path, qemu, QMP_WAIT, qemu_log)
@@ -524,6 +604,10 @@ def boot(env, args, tmp, sock_path, backend, run_idx, fw_files, disk, tag):
                 m = re.match(r"E2E: fb0: .* (\d+)x(\d+) stride", line)
                 if m:
                     fb_size = (int(m.group(1)), int(m.group(2)))
+                # "E2E-INFO <key> <value>": facts the host check needs.
+                m = re.match(r"E2E-INFO (\S+) (.*)$", line)
+                if m:
+                    args.guest_info[m.group(1)] = m.group(2).strip()
                 m = re.match(r"SCREENDUMP-READY (\S+)$", line)
                 if m:
                     name = m.group(1)
@@ -612,6 +696,8 @@ def check_dumps(args, spec, dumps, fb_size, tag, demo_ref):
         log("saved %s" % png)
         if args.test == "gl-scanout":
             check_3d_frame(img, name)
+        elif args.test == "gl-pattern":
+            check_gl_pattern(img, name, getattr(args, "guest_info", {}))
         elif args.test == "fbcon":
             check_fbcon(img, name, fb_size)
         elif args.test == "demo":

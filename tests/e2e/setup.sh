@@ -4,8 +4,9 @@
 #   - a Debian 12 kernel as a PVH-bootable vmlinux, plus its modules
 #   - busybox-static
 #   - the 2D initramfs (busybox, virtio-gpu modules, modetest)
-#   - with --3d, also the 3D initramfs (Mesa virgl driver, kmscube, glmark2)
-#     and ref/virgl-surfaceless-shim.so, for QEMU's reference backend --virgl
+#   - with --3d, also the 3D initramfs (Mesa virgl driver, kmscube, glmark2,
+#     our guest/gl-pattern.c built here) and ref/virgl-surfaceless-shim.so,
+#     for QEMU's reference backend --virgl
 #
 # Usage: setup.sh [--3d] [CACHE_DIR]
 #   CACHE_DIR defaults to $VDG_E2E_CACHE, then /var/cache/vdg-e2e.
@@ -40,6 +41,8 @@ APT_UPDATED=0
 # Packages the 2D and 3D images copy from the host, with their ldd closure.
 HOST_PKGS_BASE="python3 cpio kmod xz-utils libdrm-tests"
 HOST_PKGS_3D="libgl1-mesa-dri libegl-mesa0 libegl1 libgbm1 libgles2 libglapi-mesa kmscube glmark2-es2-drm mesa-utils"
+# To build guest/gl-pattern.c on the host (host and guest share the userland).
+HOST_PKGS_3D_BUILD="gcc libc6-dev pkgconf libdrm-dev libgbm-dev libegl-dev libgles-dev"
 QEMU_PKGS="qemu-system-x86 qemu-system-common qemu-system-data qemu-system-gui qemu-system-modules-opengl"
 
 log() { echo "setup: $*" >&2; }
@@ -110,7 +113,7 @@ apt_download() {
 # --- step: host packages -----------------------------------------------------
 
 do_host_pkgs() { ensure_pkgs $HOST_PKGS_BASE; }
-do_host_pkgs_3d() { ensure_pkgs $HOST_PKGS_3D; }
+do_host_pkgs_3d() { ensure_pkgs $HOST_PKGS_3D $HOST_PKGS_3D_BUILD; }
 
 # --- step: QEMU 10 from bookworm-backports -----------------------------------
 
@@ -241,19 +244,25 @@ do_busybox() {
 
 # Copy a host file and every library it needs into the staging root.
 copy_with_libs() {
-	local root=$1 f lib
+	local root=$1 f
 	shift
 	for f in "$@"; do
 		if [ ! -e "$root$f" ]; then
 			mkdir -p "$root$(dirname "$f")"
 			cp -L "$f" "$root$f"
 		fi
-		for lib in $(ldd "$f" 2>/dev/null | awk '/=> \// {print $3} /^\t\/[^ ]+ \(/ {print $1}'); do
-			if [ ! -e "$root$lib" ]; then
-				mkdir -p "$root$(dirname "$lib")"
-				cp -L "$lib" "$root$lib"
-			fi
-		done
+		copy_libs_of "$root" "$f"
+	done
+}
+
+# Copy only the libraries a host file needs (its ldd closure).
+copy_libs_of() {
+	local root=$1 f=$2 lib
+	for lib in $(ldd "$f" 2>/dev/null | awk '/=> \// {print $3} /^\t\/[^ ]+ \(/ {print $1}'); do
+		if [ ! -e "$root$lib" ]; then
+			mkdir -p "$root$(dirname "$lib")"
+			cp -L "$lib" "$root$lib"
+		fi
 	done
 }
 
@@ -302,10 +311,25 @@ do_initramfs_2d() {
 	pack_cpio "$root" "$CACHE/initramfs-2d.cpio"
 }
 
+# Our guest GL program (guest/gl-pattern.c), built against the host's Debian 12
+# libraries, which the 3D image copies as they are.
+build_gl_pattern() {
+	local out=$1
+	mkdir -p "$(dirname "$out")"
+	# shellcheck disable=SC2046
+	gcc -std=gnu11 -O2 -Wall -Wextra -Werror -o "$out.tmp" "$HERE/guest/gl-pattern.c" \
+		$(pkg-config --cflags --libs gbm egl glesv2 libdrm) ||
+		die "cannot build guest/gl-pattern.c (needs $HOST_PKGS_3D_BUILD)"
+	mv "$out.tmp" "$out"
+}
+
 do_initramfs_3d() {
-	local root=$CACHE/build/initramfs-3d f
+	local root=$CACHE/build/initramfs-3d f glp=$CACHE/build/gl-pattern/gl-pattern
+	build_gl_pattern "$glp"
 	stage_base "$root"
 	copy_with_libs "$root" /usr/bin/modetest /usr/bin/kmscube /usr/bin/glmark2-es2-drm /usr/bin/eglinfo
+	install -m 0755 "$glp" "$root/usr/bin/gl-pattern"
+	copy_libs_of "$root" "$glp"
 	# Mesa: the DRI megadriver (swrast/kms_swrast are hard links to the same
 	# file: copy it once and link), EGL vendor, GBM, GLES, drirc.
 	local dri=/usr/lib/x86_64-linux-gnu/dri
@@ -347,8 +371,9 @@ step kernel "1" do_kernel
 step busybox "1" do_busybox
 step initramfs-2d "1 $INIT_HASH $(cat "$KDIR/kver")" do_initramfs_2d
 if [ "$WANT_3D" = 1 ]; then
-	step host-pkgs-3d "1 $HOST_PKGS_3D" do_host_pkgs_3d
-	step initramfs-3d "1 $INIT_HASH $(cat "$KDIR/kver")" do_initramfs_3d
+	step host-pkgs-3d "1 $HOST_PKGS_3D $HOST_PKGS_3D_BUILD" do_host_pkgs_3d
+	step initramfs-3d "1 $INIT_HASH $(sha256sum <"$HERE/guest/gl-pattern.c" | cut -c1-16) $(cat "$KDIR/kver")" \
+		do_initramfs_3d
 	step ref-shim "1 $(sha256sum <"$HERE/ref/virgl-surfaceless-shim.c" | cut -c1-16)" do_ref_shim
 fi
 
