@@ -65,6 +65,7 @@ struct rnd_virgl {
 	uint32_t capset_max_version[VIRGL_MAX_CAPSETS];
 	uint32_t capset_max_size[VIRGL_MAX_CAPSETS];
 	struct rnd_scratch scratch;
+	bool gles; /* the host context is GLES (--use-gles true) */
 	uint64_t last_fence;    /* the last sequence number given to virglrenderer */
 	uint64_t retired_fence; /* the last one it reported done */
 };
@@ -209,6 +210,14 @@ static int create(struct rnd_virgl *vr, struct virgl_renderer_resource_create_ar
 
 static int virgl_resource_create_2d(struct rnd_renderer *base, const struct rnd_create_2d *a)
 {
+	/*
+	 * virglrenderer 0.10.4 on GLES emulates A8B8G8R8 and reads it back
+	 * wrong (the last row comes back shifted): refuse it, as it refuses the
+	 * other formats GLES lacks, rather than show wrong pixels.
+	 */
+	if (virgl_from_base(base)->gles && a->format == VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM) {
+		return -EINVAL;
+	}
 	struct virgl_renderer_resource_create_args args = {
 		.handle = a->resource_id,
 		.target = VIRGL_TARGET_TEXTURE_2D,
@@ -360,16 +369,65 @@ static int virgl_transfer_3d(struct rnd_renderer *base, const struct rnd_transfe
 		t->stride, t->layer_stride, (struct virgl_box *)&box, t->offset, NULL, 0));
 }
 
+/*
+ * Reads rect of a resource back from its GL texture into scratch memory, in
+ * the resource's own format, tightly packed. The buffer is zeroed first:
+ * virglrenderer 0.10.4 on GLES does not fill it for every format, and stale
+ * heap bytes must never reach the display.
+ */
+static int read_back(struct rnd_virgl *vr, uint32_t id, const struct rnd_rect *rect,
+	size_t extra, uint8_t **ret)
+{
+	struct virtio_gpu_box box = { rect->x, rect->y, 0, rect->width, rect->height, 1 };
+	size_t stride = (size_t)rect->width * 4, size = stride * rect->height;
+	struct iovec iov;
+	int r;
+
+	r = rnd_scratch_reserve(&vr->scratch, size + extra + 4);
+	if (r < 0) {
+		return r;
+	}
+	memset(vr->scratch.data, 0, size);
+	iov = (struct iovec){ vr->scratch.data, size };
+	virgl_renderer_force_ctx_0();
+	r = errno_of(virgl_renderer_transfer_read_iov(id, 0, 0, (uint32_t)stride, 0,
+		(struct virgl_box *)&box, 0, &iov, 1));
+	*ret = vr->scratch.data;
+	return r;
+}
+
+/* Converts a tightly packed rect from one pixman format into another buffer. */
+static int convert(pixman_format_code_t from, void *src, pixman_format_code_t to, void *dst,
+	uint32_t width, uint32_t height)
+{
+	pixman_image_t *s = pixman_image_create_bits(from, (int)width, (int)height, src,
+		(int)width * 4);
+	pixman_image_t *d = pixman_image_create_bits(to, (int)width, (int)height, dst,
+		(int)width * 4);
+	int r = (s && d) ? 0 : -ENOMEM;
+
+	if (r == 0) {
+		pixman_image_composite32(PIXMAN_OP_SRC, s, NULL, d, 0, 0, 0, 0, 0, 0,
+			(int32_t)width, (int32_t)height);
+	}
+	if (s) {
+		pixman_image_unref(s);
+	}
+	if (d) {
+		pixman_image_unref(d);
+	}
+	return r;
+}
+
 /* Reads the rect back from the GL texture: the display path when nothing is exported. */
 static int virgl_read_pixels(struct rnd_renderer *base, uint32_t id, const struct rnd_rect *rect,
 	struct rnd_pixels *ret)
 {
 	struct rnd_virgl *vr = virgl_from_base(base);
 	struct virgl_res *res = id_table_lookup(&vr->resources, id);
-	struct virtio_gpu_box box = { rect->x, rect->y, 0, rect->width, rect->height, 1 };
+	size_t size = (size_t)rect->width * 4 * rect->height;
 	pixman_format_code_t fmt;
-	size_t stride, size;
-	struct iovec iov;
+	uint8_t *pixels;
 	int r;
 
 	if (!res || !rect_within(rect->x, rect->y, rect->width, rect->height, res->width,
@@ -380,65 +438,50 @@ static int virgl_read_pixels(struct rnd_renderer *base, uint32_t id, const struc
 	if (!fmt) {
 		return -EOPNOTSUPP; /* not a format a display can show */
 	}
-	stride = (size_t)rect->width * 4;
-	size = stride * rect->height;
-	/* twice: the readback, then its conversion when the format needs one */
-	r = rnd_scratch_reserve(&vr->scratch, size * 2 + 4);
+	/* room for the conversion behind the readback */
+	r = read_back(vr, id, rect, size, &pixels);
 	if (r < 0) {
 		return r;
 	}
-	iov = (struct iovec){ vr->scratch.data, size };
-	virgl_renderer_force_ctx_0();
-	r = errno_of(virgl_renderer_transfer_read_iov(id, 0, 0, (uint32_t)stride, 0,
-		(struct virgl_box *)&box, 0, &iov, 1));
-	if (r < 0) {
-		return r;
-	}
-	ret->data = vr->scratch.data;
-	ret->stride = (uint32_t)stride;
+	ret->data = pixels;
+	ret->stride = rect->width * 4;
 	ret->stable = false;
 	if (fmt != PIXMAN_x8r8g8b8 && fmt != PIXMAN_a8r8g8b8 && size > 0) {
-		pixman_image_t *src = pixman_image_create_bits(fmt, (int)rect->width,
-			(int)rect->height, (uint32_t *)vr->scratch.data, (int)stride);
-		pixman_image_t *dst = pixman_image_create_bits(PIXMAN_x8r8g8b8, (int)rect->width,
-			(int)rect->height, (uint32_t *)(vr->scratch.data + size), (int)stride);
-
-		if (src && dst) {
-			pixman_image_composite32(PIXMAN_OP_SRC, src, NULL, dst, 0, 0, 0, 0, 0, 0,
-				(int32_t)rect->width, (int32_t)rect->height);
+		r = convert(fmt, pixels, PIXMAN_x8r8g8b8, pixels + size, rect->width, rect->height);
+		if (r < 0) {
+			return r;
 		}
-		if (src) {
-			pixman_image_unref(src);
-		}
-		if (dst) {
-			pixman_image_unref(dst);
-		}
-		if (!src || !dst) {
-			return -ENOMEM;
-		}
-		ret->data = vr->scratch.data + size;
+		ret->data = pixels + size;
 	}
 	return 0;
 }
 
+/*
+ * The cursor image, read back like a scanout. virgl_renderer_get_cursor_data()
+ * is not used: on a GLES host it returns red and blue swapped.
+ */
 static int virgl_cursor_image(struct rnd_renderer *base, uint32_t id, uint32_t *ret_argb,
 	uint32_t width, uint32_t height)
 {
-	uint32_t w = 0, h = 0;
-	void *data;
+	struct rnd_virgl *vr = virgl_from_base(base);
+	struct virgl_res *res = id_table_lookup(&vr->resources, id);
+	struct rnd_rect rect = { 0, 0, width, height };
+	pixman_format_code_t fmt;
+	uint8_t *pixels;
+	int r;
 
-	virgl_renderer_force_ctx_0();
-	data = virgl_renderer_get_cursor_data(id, &w, &h);
-	if (!data) {
+	if (!res || res->width != width || res->height != height) {
 		return -EINVAL;
 	}
-	if (w != width || h != height) {
-		free(data);
+	fmt = rnd_pixman_format(res->format);
+	if (!fmt) {
 		return -EINVAL;
 	}
-	memcpy(ret_argb, data, (size_t)w * h * 4);
-	free(data);
-	return 0;
+	r = read_back(vr, id, &rect, 0, &pixels);
+	if (r < 0) {
+		return r;
+	}
+	return convert(fmt, pixels, PIXMAN_a8r8g8b8, ret_argb, width, height);
 }
 
 /* ---- capsets, contexts, submission, fences ---- */
@@ -633,6 +676,7 @@ struct rnd_renderer *rnd_virgl_create(struct event_loop *loop, const struct rnd_
 	flags |= cfg->use_egl ? VIRGL_RENDERER_USE_EGL : 0;
 	flags |= cfg->use_glx ? VIRGL_RENDERER_USE_GLX : 0;
 	flags |= cfg->use_gles ? VIRGL_RENDERER_USE_GLES : 0;
+	vr->gles = cfg->use_gles;
 	flags |= cfg->use_surfaceless ? VIRGL_RENDERER_USE_SURFACELESS : 0;
 	vr->cb = (struct virgl_renderer_callbacks){
 		.version = 3,

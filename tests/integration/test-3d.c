@@ -1,0 +1,1646 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The 3D (VIRGL) command set against the real daemon in virglrenderer mode
+ * (Mesa llvmpipe through EGL surfaceless): features and capsets, contexts,
+ * 3D resources and transfers, SUBMIT_3D, fence ordering, the 2D path and
+ * the cursor through virglrenderer, and a reconnect with work in flight.
+ *
+ * Every response type is checked exactly; responses are read from guest
+ * RAM that was filled with 0xAA first, so every byte the daemon wrote (and
+ * did not write) is visible (CVE-2021-3545 and CVE-2021-3546 regressions).
+ *
+ * Usage: test-3d path/to/vhost-device-gpu
+ */
+#include <endian.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "itest.h"
+
+#define GPU_F_VIRGL 0
+
+/* gallium / virgl values (virglrenderer 0.10.4 src/virgl_hw.h, virgl_protocol.h) */
+#define PIPE_BUFFER 0
+#define PIPE_TEXTURE_2D 2
+#define VIRGL_FORMAT_B8G8R8A8_UNORM 1
+#define VIRGL_BIND_RENDER_TARGET (1u << 1)
+#define VIRGL_BIND_SAMPLER_VIEW (1u << 3)
+#define VIRGL_CCMD_NOP 0
+#define VIRGL_CCMD_SET_SUB_CTX 28
+#define VIRGL_CCMD_CREATE_SUB_CTX 29
+#define VIRGL_CMD0(cmd, obj, len)                                                                  \
+	((uint32_t)(cmd) | ((uint32_t)(obj) << 8) | ((uint32_t)(len) << 16))
+
+/* The daemon's documented limits (src/virtio-gpu/gpu-priv.h). */
+#define MAX_CONTEXTS 1024u
+#define MAX_SUBMIT_SIZE (4u << 20)
+
+#define POISON 0xaa
+#define CANARY_LEN 64
+
+static const char *const virgl_args[] = {"--gpu-mode", "virglrenderer", NULL};
+
+/* ---- fixtures ------------------------------------------------------------------ */
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if (itest_daemon_start(&itest_d, itest_bin, virgl_args) < 0) {
+		fprintf(stderr, "test-3d: the daemon did not start in virglrenderer mode\n");
+		return -1;
+	}
+	return 0;
+}
+
+static struct vdgfe *fe_virgl(void)
+{
+	struct vdgfe_config cfg;
+	struct vdgfe *fe;
+
+	itest_config(&cfg);
+	cfg.want_virgl = true;
+	fe = itest_fe_start(&cfg);
+	assert_true(vu_has_bit(fe->acked_features, GPU_F_VIRGL));
+	return fe;
+}
+
+/* ---- raw commands ---------------------------------------------------------------- */
+
+static void hdr_init(
+        struct virtio_gpu_ctrl_hdr *h, uint32_t type, uint32_t ctx, bool fence, uint64_t fence_id)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = htole32(type);
+	h->ctx_id = htole32(ctx);
+	if (fence) {
+		h->flags = htole32(VIRTIO_GPU_FLAG_FENCE);
+		h->fence_id = htole64(fence_id);
+	}
+}
+
+/*
+ * Submits req with a writable buffer of cap bytes poisoned with 0xAA, waits,
+ * and copies the whole buffer (written or not) into out. Returns the used
+ * length, or fails the test.
+ */
+static uint32_t exec_poisoned(
+        struct vdgfe *fe, const void *req, size_t len, uint8_t *out, size_t cap)
+{
+	struct vdgfe_submit_opts opts = {.no_kick = true};
+	struct vdgfe_cmd *cmd = NULL;
+	uint32_t used;
+
+	assert_int_equal(vdgfe_gpu_submit(fe, VDGFE_CTRLQ, req, len, cap, &opts, &cmd), 0);
+	if (cap) {
+		assert_int_equal(vdgfe_mem_fill(fe, cmd->resp_gpa, POISON, cap), 0);
+	}
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+	assert_int_equal(vdgfe_gpu_wait(fe, cmd, ITEST_TIMEOUT_MS), 0);
+	if (cap) {
+		assert_int_equal(vdgfe_mem_read(fe, cmd->resp_gpa, out, cap), 0);
+	}
+	used = cmd->used_len;
+	vdgfe_cmd_free(fe, cmd);
+	return used;
+}
+
+static uint32_t le32_at(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+static uint64_t le64_at(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return le64toh(v);
+}
+
+/* A non-fenced response header: type, then 20 zero bytes. */
+static void assert_plain_hdr(const uint8_t *p, uint32_t type)
+{
+	assert_int_equal(le32_at(p), type);
+	for (unsigned int i = 4; i < 24; i++) {
+		assert_int_equal(p[i], 0);
+	}
+}
+
+static void assert_poison(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (p[i] != POISON) {
+			fail_msg("byte %zu beyond the response was written (0x%02x)", i, p[i]);
+		}
+	}
+}
+
+static int ctx_create_named(struct vdgfe *fe, uint32_t ctx, uint32_t nlen, const char *name)
+{
+	struct virtio_gpu_ctx_create req;
+
+	memset(&req, 0, sizeof(req));
+	hdr_init(&req.hdr, VIRTIO_GPU_CMD_CTX_CREATE, ctx, false, 0);
+	req.nlen = htole32(nlen);
+	if (name) {
+		strncpy(req.debug_name, name, sizeof(req.debug_name));
+	}
+	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
+}
+
+static int ctx_create(struct vdgfe *fe, uint32_t ctx)
+{
+	return ctx_create_named(fe, ctx, 4, "test");
+}
+
+static int ctx_destroy(struct vdgfe *fe, uint32_t ctx)
+{
+	struct virtio_gpu_ctx_destroy req;
+
+	hdr_init(&req.hdr, VIRTIO_GPU_CMD_CTX_DESTROY, ctx, false, 0);
+	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
+}
+
+static int ctx_resource(struct vdgfe *fe, uint32_t type, uint32_t ctx, uint32_t res)
+{
+	struct virtio_gpu_ctx_resource req;
+
+	memset(&req, 0, sizeof(req));
+	hdr_init(&req.hdr, type, ctx, false, 0);
+	req.resource_id = htole32(res);
+	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
+}
+
+struct create_3d {
+	uint32_t target, format, bind, width, height, depth, array_size, last_level, nr_samples,
+	        flags;
+};
+
+static void create_3d_req(
+        struct virtio_gpu_resource_create_3d *req, uint32_t id, const struct create_3d *c)
+{
+	memset(req, 0, sizeof(*req));
+	hdr_init(&req->hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, 0, false, 0);
+	req->resource_id = htole32(id);
+	req->target = htole32(c->target);
+	req->format = htole32(c->format);
+	req->bind = htole32(c->bind);
+	req->width = htole32(c->width);
+	req->height = htole32(c->height);
+	req->depth = htole32(c->depth);
+	req->array_size = htole32(c->array_size);
+	req->last_level = htole32(c->last_level);
+	req->nr_samples = htole32(c->nr_samples);
+	req->flags = htole32(c->flags);
+}
+
+static int create_3d(struct vdgfe *fe, uint32_t id, const struct create_3d *c)
+{
+	struct virtio_gpu_resource_create_3d req;
+
+	create_3d_req(&req, id, c);
+	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
+}
+
+/* A w x h B8G8R8A8 2D texture. */
+static int create_tex(struct vdgfe *fe, uint32_t id, uint32_t w, uint32_t h)
+{
+	const struct create_3d c = {.target = PIPE_TEXTURE_2D,
+	        .format = VIRGL_FORMAT_B8G8R8A8_UNORM,
+	        .bind = VIRGL_BIND_RENDER_TARGET | VIRGL_BIND_SAMPLER_VIEW,
+	        .width = w,
+	        .height = h,
+	        .depth = 1,
+	        .array_size = 1};
+
+	return create_3d(fe, id, &c);
+}
+
+/* A texture with a backing of w*h*4 bytes; returns the backing GPA. */
+static uint64_t tex_with_backing(struct vdgfe *fe, uint32_t id, uint32_t w, uint32_t h)
+{
+	uint64_t gpa = 0, size = (uint64_t)w * h * 4;
+
+	assert_int_equal(create_tex(fe, id, w, h), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_mem_alloc(fe, size, 4096, 0, &gpa), 0);
+	assert_int_equal(vdgfe_gpu_attach_backing(fe, id, gpa, size, 0), VIRTIO_GPU_RESP_OK_NODATA);
+	return gpa;
+}
+
+struct xfer {
+	uint32_t x, y, z, w, h, d;
+	uint32_t level, stride, layer_stride;
+	uint64_t offset;
+};
+
+static void transfer_req(struct virtio_gpu_transfer_host_3d *req, uint32_t type, uint32_t ctx,
+        uint32_t res, const struct xfer *t, bool fence, uint64_t fence_id)
+{
+	memset(req, 0, sizeof(*req));
+	hdr_init(&req->hdr, type, ctx, fence, fence_id);
+	req->box.x = htole32(t->x);
+	req->box.y = htole32(t->y);
+	req->box.z = htole32(t->z);
+	req->box.w = htole32(t->w);
+	req->box.h = htole32(t->h);
+	req->box.d = htole32(t->d);
+	req->offset = htole64(t->offset);
+	req->resource_id = htole32(res);
+	req->level = htole32(t->level);
+	req->stride = htole32(t->stride);
+	req->layer_stride = htole32(t->layer_stride);
+}
+
+static int transfer(
+        struct vdgfe *fe, uint32_t type, uint32_t ctx, uint32_t res, const struct xfer *t)
+{
+	struct virtio_gpu_transfer_host_3d req;
+
+	transfer_req(&req, type, ctx, res, t, false, 0);
+	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
+}
+
+/*
+ * A SUBMIT_3D request: header with size = size_field, then sent bytes of
+ * stream (dwords copied from words, zero-padded). Caller frees.
+ */
+static void *submit_req(uint32_t ctx, uint32_t size_field, const uint32_t *words, size_t nwords,
+        size_t sent, bool fence, uint64_t fence_id, size_t *ret_len)
+{
+	struct virtio_gpu_cmd_submit *req = calloc(1, sizeof(*req) + sent);
+
+	assert_non_null(req);
+	hdr_init(&req->hdr, VIRTIO_GPU_CMD_SUBMIT_3D, ctx, fence, fence_id);
+	req->size = htole32(size_field);
+	for (size_t i = 0; i < nwords && (i + 1) * 4 <= sent; i++) {
+		uint32_t w = htole32(words[i]);
+
+		memcpy((uint8_t *)(req + 1) + i * 4, &w, 4);
+	}
+	*ret_len = sizeof(*req) + sent;
+	return req;
+}
+
+static int submit(struct vdgfe *fe, uint32_t ctx, uint32_t size_field, const uint32_t *words,
+        size_t nwords, size_t sent)
+{
+	size_t len;
+	void *req = submit_req(ctx, size_field, words, nwords, sent, false, 0, &len);
+	int r = itest_exec(fe, VDGFE_CTRLQ, req, len);
+
+	free(req);
+	return r;
+}
+
+/* CREATE_SUB_CTX 1 + SET_SUB_CTX 1: the smallest meaningful virgl stream. */
+static const uint32_t sub_ctx_stream[] = {
+        VIRGL_CMD0(VIRGL_CCMD_CREATE_SUB_CTX, 0, 1),
+        1,
+        VIRGL_CMD0(VIRGL_CCMD_SET_SUB_CTX, 0, 1),
+        1,
+};
+
+static int submit_stream(struct vdgfe *fe, uint32_t ctx, const uint32_t *words, size_t n)
+{
+	return submit(fe, ctx, (uint32_t)(n * 4), words, n, n * 4);
+}
+
+/* The daemon still answers a simple command. */
+static void assert_daemon_answers(struct vdgfe *fe)
+{
+	struct virtio_gpu_get_capset_info req;
+	uint8_t resp[40];
+
+	memset(&req, 0, sizeof(req));
+	hdr_init(&req.hdr, VIRTIO_GPU_CMD_GET_CAPSET_INFO, 0, false, 0);
+	assert_int_equal(
+	        vdgfe_gpu_exec(fe, VDGFE_CTRLQ, &req, sizeof(req), resp, sizeof(resp), NULL),
+	        VIRTIO_GPU_RESP_OK_CAPSET_INFO);
+	assert_true(itest_daemon_alive(&itest_d));
+}
+
+/* ---- features and capsets ----------------------------------------------------------- */
+
+static uint32_t config_num_capsets(struct vdgfe *fe)
+{
+	struct virtio_gpu_config cfg;
+
+	assert_int_equal(vdgfe_get_config(fe, 0, &cfg, sizeof(cfg)), 0);
+	return le32toh(cfg.num_capsets);
+}
+
+static void test_features_and_num_capsets(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+
+	(void)state;
+	assert_true(vu_has_bit(fe->backend_features, GPU_F_VIRGL));
+	assert_int_equal(config_num_capsets(fe), 2);
+}
+
+/* A second daemon with --capset virgl2: one capset, id 2 at index 0. */
+static void test_capset_option(void **state)
+{
+	static const char *const args[] = {
+	        "--gpu-mode", "virglrenderer", "--capset", "virgl2", NULL};
+	struct itest_daemon d;
+	struct vdgfe_config cfg;
+	struct virtio_gpu_get_capset_info req;
+	struct virtio_gpu_config gcfg;
+	uint8_t resp[40];
+	struct vdgfe *fe;
+	int stop;
+
+	(void)state;
+	assert_int_equal(itest_daemon_start(&d, itest_bin, args), 0);
+	vdgfe_config_init(&cfg);
+	cfg.socket_path = d.sock;
+	cfg.timeout_ms = ITEST_TIMEOUT_MS;
+	cfg.want_virgl = true;
+	fe = vdgfe_create(&cfg);
+	assert_non_null(fe);
+	assert_int_equal(vdgfe_negotiate(fe), 0);
+	assert_int_equal(vdgfe_start(fe), 0);
+	assert_int_equal(vdgfe_get_config(fe, 0, &gcfg, sizeof(gcfg)), 0);
+	assert_int_equal(le32toh(gcfg.num_capsets), 1);
+
+	memset(&req, 0, sizeof(req));
+	hdr_init(&req.hdr, VIRTIO_GPU_CMD_GET_CAPSET_INFO, 0, false, 0);
+	assert_int_equal(
+	        vdgfe_gpu_exec(fe, VDGFE_CTRLQ, &req, sizeof(req), resp, sizeof(resp), NULL),
+	        VIRTIO_GPU_RESP_OK_CAPSET_INFO);
+	assert_int_equal(le32_at(resp + 24), VIRTIO_GPU_CAPSET_VIRGL2);
+	req.capset_index = htole32(1);
+	assert_int_equal(
+	        vdgfe_gpu_exec(fe, VDGFE_CTRLQ, &req, sizeof(req), resp, sizeof(resp), NULL),
+	        VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	vdgfe_destroy(fe);
+	stop = itest_daemon_stop(&d);
+	assert_int_equal(stop, 0);
+}
+
+struct capset {
+	uint32_t id, max_version, max_size;
+};
+
+static void get_capset_info(struct vdgfe *fe, uint32_t index, struct capset *ret)
+{
+	struct virtio_gpu_get_capset_info req;
+	uint8_t resp[64];
+	uint32_t used;
+
+	memset(&req, 0, sizeof(req));
+	hdr_init(&req.hdr, VIRTIO_GPU_CMD_GET_CAPSET_INFO, 0, false, 0);
+	req.capset_index = htole32(index);
+	used = exec_poisoned(fe, &req, sizeof(req), resp, sizeof(resp));
+	assert_int_equal(used, sizeof(struct virtio_gpu_resp_capset_info));
+	assert_plain_hdr(resp, VIRTIO_GPU_RESP_OK_CAPSET_INFO);
+	ret->id = le32_at(resp + 24);
+	ret->max_version = le32_at(resp + 28);
+	ret->max_size = le32_at(resp + 32);
+	/* padding is zero, nothing past the struct is touched (CVE-2021-3545) */
+	assert_int_equal(le32_at(resp + 36), 0);
+	assert_poison(resp + 40, sizeof(resp) - 40);
+}
+
+static void test_get_capset_info(void **state)
+{
+	static const uint32_t bad[] = {2, 3, 0x100, 0xffffffffu};
+	struct vdgfe *fe = fe_virgl();
+	struct capset c0, c1;
+
+	(void)state;
+	get_capset_info(fe, 0, &c0);
+	get_capset_info(fe, 1, &c1);
+	assert_int_equal(c0.id, VIRTIO_GPU_CAPSET_VIRGL);
+	assert_int_equal(c1.id, VIRTIO_GPU_CAPSET_VIRGL2);
+	assert_true(c0.max_version >= 1);
+	assert_true(c1.max_version >= 1);
+	assert_true(c0.max_size > 0 && c0.max_size <= (64u << 10));
+	assert_true(c1.max_size > 0 && c1.max_size <= (64u << 10));
+	/* virgl2 is the v1 caps and more */
+	assert_true(c1.max_size >= c0.max_size);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct virtio_gpu_get_capset_info req;
+		uint8_t resp[64];
+
+		memset(&req, 0, sizeof(req));
+		hdr_init(&req.hdr, VIRTIO_GPU_CMD_GET_CAPSET_INFO, 0, false, 0);
+		req.capset_index = htole32(bad[i]);
+		assert_int_equal(exec_poisoned(fe, &req, sizeof(req), resp, sizeof(resp)), 24);
+		assert_plain_hdr(resp, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+		assert_poison(resp + 24, sizeof(resp) - 24);
+	}
+}
+
+static void capset_req(struct virtio_gpu_get_capset *req, uint32_t id, uint32_t version)
+{
+	memset(req, 0, sizeof(*req));
+	hdr_init(&req->hdr, VIRTIO_GPU_CMD_GET_CAPSET, 0, false, 0);
+	req->capset_id = htole32(id);
+	req->capset_version = htole32(version);
+}
+
+static void test_get_capset(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	struct capset cs[2];
+
+	(void)state;
+	get_capset_info(fe, 0, &cs[0]);
+	get_capset_info(fe, 1, &cs[1]);
+	for (unsigned int i = 0; i < 2; i++) {
+		for (uint32_t ver = 0; ver <= cs[i].max_version; ver++) {
+			struct virtio_gpu_get_capset req;
+			size_t cap = 24 + cs[i].max_size + CANARY_LEN;
+			uint8_t *resp = malloc(cap);
+
+			assert_non_null(resp);
+			capset_req(&req, cs[i].id, ver);
+			assert_int_equal(exec_poisoned(fe, &req, sizeof(req), resp, cap),
+			        24 + cs[i].max_size);
+			assert_plain_hdr(resp, VIRTIO_GPU_RESP_OK_CAPSET);
+			/* struct virgl_caps_v1/v2 start with max_version: 1 for virgl, 2 for virgl2
+			 */
+			assert_int_equal(le32_at(resp + 24), cs[i].id);
+			assert_poison(resp + 24 + cs[i].max_size, CANARY_LEN);
+			free(resp);
+		}
+	}
+
+	/* unknown id, id 0, version above the maximum */
+	const struct {
+		uint32_t id, version;
+	} bad[] = {
+	        {0, 0},
+	        {3, 0},
+	        {4, 0},
+	        {0xffffffffu, 0},
+	        {VIRTIO_GPU_CAPSET_VIRGL, cs[0].max_version + 1},
+	        {VIRTIO_GPU_CAPSET_VIRGL2, cs[1].max_version + 1},
+	        {VIRTIO_GPU_CAPSET_VIRGL2, 0xffffffffu},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct virtio_gpu_get_capset req;
+		uint8_t resp[64];
+
+		capset_req(&req, bad[i].id, bad[i].version);
+		assert_int_equal(exec_poisoned(fe, &req, sizeof(req), resp, sizeof(resp)), 24);
+		assert_plain_hdr(resp, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+		assert_poison(resp + 24, sizeof(resp) - 24);
+	}
+}
+
+/*
+ * GET_CAPSET with a writable buffer of only cap bytes, followed in guest RAM
+ * by a canary: the daemon may write at most cap bytes (CVE-2021-3546).
+ */
+static void capset_small_buffer(struct vdgfe *fe, uint32_t id, uint32_t cap)
+{
+	struct vdgfe_gpu *gpu = vdgfe_gpu(fe);
+	struct virtio_gpu_get_capset req;
+	struct vdgfe_buf out, in;
+	struct vdgfe_cmd *cmd = calloc(1, sizeof(*cmd));
+	uint8_t block[64 + CANARY_LEN];
+	uint64_t block_gpa = 0;
+	int head;
+
+	assert_non_null(gpu);
+	assert_non_null(cmd);
+	assert_true(cap <= 64);
+	capset_req(&req, id, 0);
+	assert_int_equal(vdgfe_mem_alloc(fe, sizeof(req), 16, 0, &cmd->req_gpa), 0);
+	assert_int_equal(vdgfe_mem_write(fe, cmd->req_gpa, &req, sizeof(req)), 0);
+	assert_int_equal(
+	        vdgfe_mem_alloc(fe, cap + CANARY_LEN, 16, VDGFE_MEM_CONTIG, &block_gpa), 0);
+	assert_int_equal(vdgfe_mem_fill(fe, block_gpa, POISON, cap + CANARY_LEN), 0);
+	cmd->queue = VDGFE_CTRLQ;
+	cmd->req_len = sizeof(req);
+	out = (struct vdgfe_buf){cmd->req_gpa, sizeof(req)};
+	in = (struct vdgfe_buf){block_gpa, cap};
+	head = vdgfe_vq_add(fe, &fe->vqs[VDGFE_CTRLQ], &out, 1, &in, cap ? 1 : 0, 0, cmd);
+	assert_true(head >= 0);
+	cmd->head = head;
+	cmd->submit_seq = ++gpu->submitted;
+	cmd->next_pending = gpu->pending;
+	gpu->pending = cmd;
+	assert_true(vdgfe_vq_kick(&fe->vqs[VDGFE_CTRLQ], false) >= 0);
+	assert_int_equal(vdgfe_gpu_wait(fe, cmd, ITEST_TIMEOUT_MS), 0);
+
+	assert_true(cmd->used_len <= cap);
+	assert_int_equal(vdgfe_mem_read(fe, block_gpa, block, cap + CANARY_LEN), 0);
+	assert_poison(block + cap, CANARY_LEN);
+	if (cap >= 24) {
+		/* what fits of the answer: a header saying OK_CAPSET (or an error) */
+		uint32_t type = le32_at(block);
+
+		assert_true(type == VIRTIO_GPU_RESP_OK_CAPSET ||
+		            type == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER ||
+		            type == VIRTIO_GPU_RESP_ERR_UNSPEC);
+		assert_int_equal(cmd->used_len, type == VIRTIO_GPU_RESP_OK_CAPSET ? cap : 24);
+	} else {
+		assert_int_equal(cmd->used_len, cap);
+	}
+	vdgfe_mem_free(fe, cmd->req_gpa, sizeof(req));
+	vdgfe_mem_free(fe, block_gpa, cap + CANARY_LEN);
+	free(cmd);
+}
+
+static void test_get_capset_small_buffer(void **state)
+{
+	static const uint32_t caps[] = {40, 24, 23, 1, 0};
+	struct vdgfe *fe = fe_virgl();
+
+	(void)state;
+	for (unsigned int id = VIRTIO_GPU_CAPSET_VIRGL; id <= VIRTIO_GPU_CAPSET_VIRGL2; id++) {
+		for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+			capset_small_buffer(fe, id, caps[i]);
+		}
+	}
+	assert_daemon_answers(fe);
+}
+
+/* ---- contexts ----------------------------------------------------------------------- */
+
+static void test_ctx_create_destroy(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	char name[64];
+
+	(void)state;
+	assert_int_equal(ctx_create(fe, 0), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+	/* a name without its terminator and nlen far beyond the array: clamped */
+	memset(name, 'n', sizeof(name));
+	assert_int_equal(ctx_create_named(fe, 2, 0xffffffffu, NULL), VIRTIO_GPU_RESP_OK_NODATA);
+	{
+		struct virtio_gpu_ctx_create req;
+
+		memset(&req, 0, sizeof(req));
+		hdr_init(&req.hdr, VIRTIO_GPU_CMD_CTX_CREATE, 3, false, 0);
+		req.nlen = htole32(65);
+		memcpy(req.debug_name, name, sizeof(req.debug_name));
+		assert_int_equal(
+		        itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req)), VIRTIO_GPU_RESP_OK_NODATA);
+		req.hdr.ctx_id = htole32(4);
+		req.nlen = htole32(64);
+		assert_int_equal(
+		        itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req)), VIRTIO_GPU_RESP_OK_NODATA);
+	}
+	/* the largest id */
+	assert_int_equal(ctx_create(fe, 0xffffffffu), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(
+	        submit_stream(fe, 0xffffffffu, sub_ctx_stream, 4), VIRTIO_GPU_RESP_OK_NODATA);
+
+	assert_int_equal(ctx_destroy(fe, 0), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+	assert_int_equal(ctx_destroy(fe, 77), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+	assert_int_equal(ctx_destroy(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_destroy(fe, 1), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+	/* a destroyed id is free again, and usable */
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(submit_stream(fe, 1, sub_ctx_stream, 4), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_false(itest_daemon_log_contains(&itest_d, "AddressSanitizer"));
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* CTX_CREATE (or DESTROY) for ids first..last, batched on the ring; each must answer want. */
+static void ctx_batch(struct vdgfe *fe, uint32_t type, uint32_t first, uint32_t last, uint32_t want)
+{
+	struct vdgfe_submit_opts opts = {.no_kick = true};
+	const uint32_t batch = 64;
+
+	for (uint32_t base = first; base <= last; base += batch) {
+		struct vdgfe_cmd *cmds[64];
+		uint32_t n = last - base + 1 < batch ? last - base + 1 : batch;
+
+		for (uint32_t i = 0; i < n; i++) {
+			struct virtio_gpu_ctx_create req;
+
+			memset(&req, 0, sizeof(req));
+			hdr_init(&req.hdr, type, base + i, false, 0);
+			req.nlen = htole32(3);
+			memcpy(req.debug_name, "lim", 3);
+			assert_int_equal(
+			        vdgfe_gpu_submit(fe, VDGFE_CTRLQ, &req,
+			                type == VIRTIO_GPU_CMD_CTX_CREATE ? sizeof(req)
+			                                                  : sizeof(req.hdr),
+			                24, &opts, &cmds[i]),
+			        0);
+		}
+		assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+		assert_int_equal(vdgfe_gpu_wait_all(fe, 60000), 0);
+		for (uint32_t i = 0; i < n; i++) {
+			if (vdgfe_cmd_resp_type(fe, cmds[i]) != want) {
+				fail_msg("context %u: 0x%x, want 0x%x", base + i,
+				        vdgfe_cmd_resp_type(fe, cmds[i]), want);
+			}
+			vdgfe_cmd_free(fe, cmds[i]);
+		}
+	}
+}
+
+static void test_ctx_limit(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	double t0 = now_s(), t1, t2;
+
+	(void)state;
+	ctx_batch(fe, VIRTIO_GPU_CMD_CTX_CREATE, 1, MAX_CONTEXTS, VIRTIO_GPU_RESP_OK_NODATA);
+	t1 = now_s();
+	assert_int_equal(ctx_create(fe, MAX_CONTEXTS + 1), VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY);
+	/* one destroyed, one more fits; the limit holds again after that */
+	assert_int_equal(ctx_destroy(fe, 7), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_create(fe, MAX_CONTEXTS + 1), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_create(fe, MAX_CONTEXTS + 2), VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY);
+	assert_int_equal(
+	        submit_stream(fe, MAX_CONTEXTS + 1, sub_ctx_stream, 4), VIRTIO_GPU_RESP_OK_NODATA);
+	ctx_batch(fe, VIRTIO_GPU_CMD_CTX_DESTROY, 8, MAX_CONTEXTS, VIRTIO_GPU_RESP_OK_NODATA);
+	t2 = now_s();
+	fprintf(stderr, "test-3d: %u contexts created in %.2f s, all destroyed after %.2f s\n",
+	        MAX_CONTEXTS, t1 - t0, t2 - t0);
+	/* the rest (1..6, 1025) goes with the connection */
+}
+
+static void test_ctx_resource(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+
+	(void)state;
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(create_tex(fe, 10, 16, 16), VIRTIO_GPU_RESP_OK_NODATA);
+	for (uint32_t type = VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE;
+	        type <= VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE; type++) {
+		assert_int_equal(
+		        ctx_resource(fe, type, 0, 10), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+		assert_int_equal(
+		        ctx_resource(fe, type, 2, 10), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+		assert_int_equal(
+		        ctx_resource(fe, type, 2, 11), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+		assert_int_equal(
+		        ctx_resource(fe, type, 1, 11), VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+		assert_int_equal(
+		        ctx_resource(fe, type, 1, 0), VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+	}
+	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 1, 10),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	/* attaching twice and detaching twice are harmless */
+	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 1, 10),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE, 1, 10),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE, 1, 10),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	/* unref of an attached resource, then destroy of the context */
+	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 1, 10),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_gpu_resource_unref(fe, 10), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_DETACH_RESOURCE, 1, 10),
+	        VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+	assert_int_equal(create_tex(fe, 12, 16, 16), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 1, 12),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_destroy(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_gpu_resource_unref(fe, 12), VIRTIO_GPU_RESP_OK_NODATA);
+}
+
+/* ---- 3D resources ------------------------------------------------------------------- */
+
+static void test_resource_create_3d(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	const struct create_3d tex = {.target = PIPE_TEXTURE_2D,
+	        .format = VIRGL_FORMAT_B8G8R8A8_UNORM,
+	        .bind = VIRGL_BIND_RENDER_TARGET | VIRGL_BIND_SAMPLER_VIEW,
+	        .width = 64,
+	        .height = 64,
+	        .depth = 1,
+	        .array_size = 1};
+	struct create_3d c;
+
+	(void)state;
+	assert_int_equal(create_3d(fe, 1, &tex), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(create_3d(fe, 1, &tex), VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+	assert_int_equal(create_3d(fe, 0, &tex), VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+	/* a 2D resource and a 3D one share the id space */
+	assert_int_equal(
+	        vdgfe_gpu_resource_create_2d(fe, 1, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, 8, 8),
+	        VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+	/* a buffer */
+	c = (struct create_3d){.target = PIPE_BUFFER,
+	        .format = 64 /* R8_UNORM */,
+	        .bind = 1u << 4 /* VERTEX_BUFFER */,
+	        .width = 4096,
+	        .height = 1,
+	        .depth = 1,
+	        .array_size = 1};
+	assert_int_equal(create_3d(fe, 2, &c), VIRTIO_GPU_RESP_OK_NODATA);
+	/* a mip chain */
+	c = tex;
+	c.last_level = 6;
+	assert_int_equal(create_3d(fe, 3, &c), VIRTIO_GPU_RESP_OK_NODATA);
+
+	/* gallium nonsense: virglrenderer refuses, the daemon says INVALID_PARAMETER */
+	c = tex;
+	c.target = 99;
+	assert_int_equal(create_3d(fe, 4, &c), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	c = tex;
+	c.format = 9999;
+	assert_int_equal(create_3d(fe, 4, &c), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	c = tex;
+	c.format = 0;
+	assert_int_equal(create_3d(fe, 4, &c), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	c = tex;
+	c.depth = 2; /* a 2D texture has depth 1 */
+	assert_int_equal(create_3d(fe, 4, &c), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	/* the refused id was not taken */
+	assert_int_equal(create_3d(fe, 4, &tex), VIRTIO_GPU_RESP_OK_NODATA);
+
+	/* w * h * d * array wraps 64 bits: INVALID_PARAMETER before anything is allocated */
+	c = tex;
+	c.width = c.height = c.depth = c.array_size = 0xffffffffu;
+	assert_int_equal(create_3d(fe, 5, &c), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	c.last_level = 31;
+	assert_int_equal(create_3d(fe, 5, &c), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	/* over the 1 GiB host budget (16384 x 16384 x 4 bytes x 4 layers) */
+	c = tex;
+	c.width = c.height = 16384;
+	c.array_size = 4;
+	assert_int_equal(create_3d(fe, 5, &c), VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY);
+	c = tex;
+	c.target = PIPE_BUFFER;
+	c.width = 0xffffffffu; /* a 16 GiB buffer */
+	assert_int_equal(create_3d(fe, 5, &c), VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY);
+	/* the budget was not consumed by the refusals */
+	assert_int_equal(create_3d(fe, 5, &tex), VIRTIO_GPU_RESP_OK_NODATA);
+
+	for (uint32_t id = 1; id <= 5; id++) {
+		assert_int_equal(vdgfe_gpu_resource_unref(fe, id), VIRTIO_GPU_RESP_OK_NODATA);
+	}
+	assert_int_equal(vdgfe_gpu_resource_unref(fe, 1), VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+}
+
+/* ---- 3D transfers ------------------------------------------------------------------- */
+
+static void fill_pattern(uint8_t *p, size_t len, uint32_t seed)
+{
+	for (size_t i = 0; i < len; i++) {
+		p[i] = (uint8_t)(i * 7 + (i >> 8) * 13 + seed);
+	}
+}
+
+static void test_transfer_round_trip(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	const uint32_t w = 32, h = 16, size = w * h * 4;
+	const struct xfer all = {.w = w, .h = h, .d = 1};
+	uint8_t *pat = malloc(size), *got = malloc(size);
+	uint64_t gpa, gpa2 = 0;
+
+	(void)state;
+	assert_non_null(pat);
+	assert_non_null(got);
+	fill_pattern(pat, size, 3);
+	gpa = tex_with_backing(fe, 1, w, h);
+	assert_int_equal(vdgfe_mem_write(fe, gpa, pat, size), 0);
+	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, 0, 1, &all),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+
+	/* the backing cleared, the texture read back into it */
+	assert_int_equal(vdgfe_mem_fill(fe, gpa, 0, size), 0);
+	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, 0, 1, &all),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_mem_read(fe, gpa, got, size), 0);
+	assert_memory_equal(got, pat, size);
+
+	/* through a context, with an explicit stride, a sub-box at an offset */
+	assert_int_equal(ctx_create(fe, 3), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 3, 1),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_mem_fill(fe, gpa, 0, size), 0);
+	const struct xfer sub = {.x = 4,
+	        .y = 2,
+	        .w = 8,
+	        .h = 5,
+	        .d = 1,
+	        .stride = w * 4,
+	        .offset = 2 * w * 4 + 4 * 4};
+	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, 3, 1, &sub),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_mem_read(fe, gpa, got, size), 0);
+	for (uint32_t y = 0; y < h; y++) {
+		for (uint32_t x = 0; x < w; x++) {
+			bool inside = x >= 4 && x < 12 && y >= 2 && y < 7;
+			size_t o = ((size_t)y * w + x) * 4;
+
+			for (unsigned int b = 0; b < 4; b++) {
+				if (got[o + b] != (inside ? pat[o + b] : 0)) {
+					fail_msg("sub-box read: pixel %u,%u byte %u is 0x%02x", x,
+					        y, b, got[o + b]);
+				}
+			}
+		}
+	}
+
+	/* a sub-box written from another pattern, the whole read back */
+	uint8_t *pat2 = malloc(size), *want = malloc(size);
+
+	assert_non_null(pat2);
+	assert_non_null(want);
+	fill_pattern(pat2, size, 101);
+	memcpy(want, pat, size);
+	for (uint32_t y = 2; y < 7; y++) {
+		memcpy(want + ((size_t)y * w + 4) * 4, pat2 + ((size_t)y * w + 4) * 4, 8 * 4);
+	}
+	assert_int_equal(vdgfe_mem_write(fe, gpa, pat2, size), 0);
+	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, 3, 1, &sub),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	/* read into a second resource's worth of fresh memory: detach, attach elsewhere */
+	assert_int_equal(vdgfe_gpu_detach_backing(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_mem_alloc(fe, size, 4096, 0, &gpa2), 0);
+	assert_int_equal(vdgfe_mem_fill(fe, gpa2, 0x55, size), 0);
+	assert_int_equal(
+	        vdgfe_gpu_attach_backing(fe, 1, gpa2, size, 256), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, 0, 1, &all),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_mem_read(fe, gpa2, got, size), 0);
+	assert_memory_equal(got, want, size);
+	free(pat);
+	free(pat2);
+	free(want);
+	free(got);
+}
+
+static void test_transfer_errors(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	const struct xfer all = {.w = 16, .h = 16, .d = 1};
+	struct xfer t;
+
+	(void)state;
+	assert_int_equal(create_tex(fe, 1, 16, 16), VIRTIO_GPU_RESP_OK_NODATA);
+	tex_with_backing(fe, 2, 16, 16);
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	for (uint32_t type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D;
+	        type <= VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D; type++) {
+		/* no backing */
+		assert_int_equal(transfer(fe, type, 0, 1, &all), VIRTIO_GPU_RESP_ERR_UNSPEC);
+		/* unknown resource, resource 0 */
+		assert_int_equal(
+		        transfer(fe, type, 0, 3, &all), VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+		assert_int_equal(
+		        transfer(fe, type, 0, 0, &all), VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+		/* unknown non-zero context */
+		assert_int_equal(
+		        transfer(fe, type, 9, 2, &all), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+		/* boxes outside the resource, including wrapping ones */
+		t = all;
+		t.x = 10;
+		t.w = 8;
+		assert_int_equal(
+		        transfer(fe, type, 0, 2, &t), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+		t = all;
+		t.h = 17;
+		assert_int_equal(
+		        transfer(fe, type, 0, 2, &t), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+		t = all;
+		t.x = 0xffffffffu;
+		t.w = 2;
+		assert_int_equal(
+		        transfer(fe, type, 0, 2, &t), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+		t = all;
+		t.z = 1;
+		assert_int_equal(
+		        transfer(fe, type, 0, 2, &t), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+		t = all;
+		t.level = 1; /* no mip level 1 */
+		assert_int_equal(
+		        transfer(fe, type, 0, 2, &t), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+		/* the backing is too small for the offset */
+		t = all;
+		t.offset = 16 * 16 * 4;
+		assert_int_equal(
+		        transfer(fe, type, 0, 2, &t), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+		t = all;
+		t.offset = UINT64_MAX - 8;
+		assert_int_equal(
+		        transfer(fe, type, 0, 2, &t), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+		/*
+		 * Through a context the resource is not attached to: virglrenderer
+		 * refuses, and marks that context as failed (later work on it fails).
+		 */
+		uint32_t bad_ctx = 10 + type, good_ctx = 20 + type;
+
+		assert_int_equal(ctx_create(fe, bad_ctx), VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(transfer(fe, type, bad_ctx, 2, &all),
+		        VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+		/* and good ones still work */
+		assert_int_equal(transfer(fe, type, 0, 2, &all), VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(ctx_create(fe, good_ctx), VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, good_ctx, 2),
+		        VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(transfer(fe, type, good_ctx, 2, &all), VIRTIO_GPU_RESP_OK_NODATA);
+	}
+}
+
+/* ---- SUBMIT_3D ---------------------------------------------------------------------- */
+
+static void test_submit_3d(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	uint32_t nops[8] = {0};
+
+	(void)state;
+	assert_int_equal(
+	        submit_stream(fe, 5, sub_ctx_stream, 4), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+	assert_int_equal(
+	        submit_stream(fe, 0, sub_ctx_stream, 4), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+	assert_int_equal(ctx_create(fe, 5), VIRTIO_GPU_RESP_OK_NODATA);
+	/* size 0: nothing to do */
+	assert_int_equal(submit(fe, 5, 0, NULL, 0, 0), VIRTIO_GPU_RESP_OK_NODATA);
+	/* size not a multiple of 4 */
+	assert_int_equal(submit(fe, 5, 6, nops, 2, 8), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	assert_int_equal(submit(fe, 5, 1, nops, 2, 8), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	/* size larger than what the request carries */
+	assert_int_equal(submit(fe, 5, 64, nops, 4, 16), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	assert_int_equal(
+	        submit(fe, 5, 0xfffffffcu, nops, 4, 16), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	/* over 4 MiB, even when all of it is sent */
+	assert_int_equal(submit(fe, 5, MAX_SUBMIT_SIZE + 4, NULL, 0, 16),
+	        VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	assert_int_equal(submit(fe, 5, MAX_SUBMIT_SIZE + 4, NULL, 0, MAX_SUBMIT_SIZE + 4),
+	        VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	/* exactly 4 MiB of NOPs is fine */
+	assert_int_equal(submit(fe, 5, MAX_SUBMIT_SIZE, NULL, 0, MAX_SUBMIT_SIZE),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	/* a small valid stream; more bytes sent than size is fine */
+	assert_int_equal(submit_stream(fe, 5, sub_ctx_stream, 4), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(submit(fe, 5, 16, sub_ctx_stream, 4, 64), VIRTIO_GPU_RESP_OK_NODATA);
+	/* the stream split over several readable descriptors */
+	{
+		struct vdgfe_submit_opts opts = {.req_split = 12};
+		struct vdgfe_cmd *cmd = NULL;
+		size_t len;
+		void *req = submit_req(5, 16, sub_ctx_stream, 4, 16, false, 0, &len);
+
+		assert_int_equal(vdgfe_gpu_submit(fe, VDGFE_CTRLQ, req, len, 24, &opts, &cmd), 0);
+		assert_int_equal(vdgfe_gpu_wait(fe, cmd, ITEST_TIMEOUT_MS), 0);
+		assert_int_equal(vdgfe_cmd_resp_type(fe, cmd), VIRTIO_GPU_RESP_OK_NODATA);
+		vdgfe_cmd_free(fe, cmd);
+		free(req);
+	}
+}
+
+/*
+ * Garbage streams: virglrenderer refuses an unknown command (ERR_UNSPEC)
+ * and stops at a command longer than the stream (OK: it reports a buffer
+ * error to the context and returns success). Either way the daemon lives.
+ */
+static void test_submit_3d_garbage(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	uint32_t words[256];
+	uint32_t seed = 0x1234567u;
+
+	(void)state;
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	words[0] = 0xdeadbeefu; /* command 0xef: beyond VIRGL_MAX_COMMANDS */
+	assert_int_equal(submit_stream(fe, 1, words, 1), VIRTIO_GPU_RESP_ERR_UNSPEC);
+	words[0] = VIRGL_CMD0(VIRGL_CCMD_NOP, 0, 1000); /* longer than the stream */
+	assert_int_equal(submit_stream(fe, 1, words, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	words[0] = VIRGL_CMD0(VIRGL_CCMD_SET_SUB_CTX, 0, 0); /* wrong length */
+	assert_int_equal(submit_stream(fe, 1, words, 1), VIRTIO_GPU_RESP_ERR_UNSPEC);
+
+	/* random streams on fresh contexts: any answer, but an answer */
+	for (uint32_t round = 0; round < 64; round++) {
+		int r;
+
+		assert_int_equal(ctx_create(fe, 100 + round), VIRTIO_GPU_RESP_OK_NODATA);
+		for (size_t i = 0; i < 256; i++) {
+			seed = seed * 1103515245u + 12345u;
+			words[i] = seed;
+			/* mostly real command numbers, so the decoders run */
+			if (i % 8 == 0) {
+				words[i] = VIRGL_CMD0(
+				        seed % 60, (seed >> 8) & 0xff, (seed >> 16) % 12);
+			}
+		}
+		r = submit_stream(fe, 100 + round, words, 256);
+		if (r != VIRTIO_GPU_RESP_OK_NODATA && r != VIRTIO_GPU_RESP_ERR_UNSPEC) {
+			fail_msg("round %u: answer 0x%x", round, r);
+		}
+		assert_true(itest_daemon_alive(&itest_d));
+	}
+	/* a fresh context still works */
+	assert_int_equal(ctx_create(fe, 2), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(submit_stream(fe, 2, sub_ctx_stream, 4), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_daemon_answers(fe);
+}
+
+/* ---- fences ------------------------------------------------------------------------- */
+
+struct fenced {
+	struct vdgfe_cmd *cmd;
+	bool fence;
+	uint64_t fence_id;
+	uint32_t ctx;
+	uint32_t want;
+};
+
+static void queue_cmd(struct vdgfe *fe, struct fenced *f, const void *req, size_t len)
+{
+	struct vdgfe_submit_opts opts = {.no_kick = true};
+
+	assert_int_equal(vdgfe_gpu_submit(fe, VDGFE_CTRLQ, req, len, 64, &opts, &f->cmd), 0);
+	assert_int_equal(vdgfe_mem_fill(fe, f->cmd->resp_gpa, POISON, 64), 0);
+}
+
+static void queue_submit(
+        struct vdgfe *fe, struct fenced *f, uint32_t ctx, bool fence, uint64_t id, uint32_t want)
+{
+	size_t len;
+	void *req = submit_req(ctx, 16, sub_ctx_stream, 4, 16, fence, id, &len);
+
+	*f = (struct fenced){.fence = fence, .fence_id = id, .ctx = ctx, .want = want};
+	queue_cmd(fe, f, req, len);
+	free(req);
+}
+
+static void queue_transfer(struct vdgfe *fe, struct fenced *f, uint32_t ctx, uint32_t res,
+        bool fence, uint64_t id, uint32_t want)
+{
+	struct virtio_gpu_transfer_host_3d req;
+	const struct xfer t = {.w = 16, .h = 16, .d = 1};
+
+	transfer_req(&req, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, ctx, res, &t, fence, id);
+	*f = (struct fenced){.fence = fence, .fence_id = id, .ctx = ctx, .want = want};
+	queue_cmd(fe, f, &req, sizeof(req));
+}
+
+/* Checks each response: type, fence echo (flags, id, ctx), 24 bytes, nothing beyond. */
+static void check_fenced(struct vdgfe *fe, const struct fenced *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint8_t resp[64];
+
+		assert_true(f[i].cmd->done);
+		assert_int_equal(f[i].cmd->used_len, 24);
+		assert_int_equal(vdgfe_mem_read(fe, f[i].cmd->resp_gpa, resp, sizeof(resp)), 0);
+		if (le32_at(resp) != f[i].want) {
+			fail_msg(
+			        "command %zu: answer 0x%x, want 0x%x", i, le32_at(resp), f[i].want);
+		}
+		if (f[i].fence) {
+			assert_int_equal(le32_at(resp + 4), VIRTIO_GPU_FLAG_FENCE);
+			if (le64_at(resp + 8) != f[i].fence_id) {
+				fail_msg("command %zu: fence id 0x%llx, want 0x%llx", i,
+				        (unsigned long long)le64_at(resp + 8),
+				        (unsigned long long)f[i].fence_id);
+			}
+			assert_int_equal(le32_at(resp + 16), f[i].ctx);
+		} else {
+			assert_int_equal(le32_at(resp + 4), 0);
+			assert_int_equal(le64_at(resp + 8), 0);
+		}
+		assert_poison(resp + 24, sizeof(resp) - 24);
+	}
+}
+
+static void free_fenced(struct vdgfe *fe, struct fenced *f, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		vdgfe_cmd_free(fe, f[i].cmd);
+		f[i].cmd = NULL;
+	}
+}
+
+#define NFENCED 32
+
+static void test_fence_order(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	struct fenced f[NFENCED + NFENCED / 4];
+	size_t n = 0;
+	uint64_t last_done = 0;
+
+	(void)state;
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	tex_with_backing(fe, 1, 16, 16);
+	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 1, 1),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	/* fenced SUBMIT_3D and transfers (ctx 1 and ctx 0), with some unfenced between */
+	for (unsigned int i = 0; i < NFENCED; i++) {
+		uint64_t id = 1000 + i;
+
+		if (i % 3 == 0) {
+			queue_transfer(
+			        fe, &f[n++], i % 2 ? 1 : 0, 1, true, id, VIRTIO_GPU_RESP_OK_NODATA);
+		} else {
+			queue_submit(fe, &f[n++], 1, true, id, VIRTIO_GPU_RESP_OK_NODATA);
+		}
+		if (i % 4 == 1) {
+			queue_submit(fe, &f[n++], 1, false, 0, VIRTIO_GPU_RESP_OK_NODATA);
+		}
+	}
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+	check_fenced(fe, f, n);
+	/* fenced commands complete in submission order */
+	for (size_t i = 0; i < n; i++) {
+		if (!f[i].fence) {
+			continue;
+		}
+		if (f[i].cmd->done_seq <= last_done) {
+			fail_msg("fence %llu completed before an earlier fenced command",
+			        (unsigned long long)f[i].fence_id);
+		}
+		last_done = f[i].cmd->done_seq;
+	}
+	free_fenced(fe, f, n);
+}
+
+/*
+ * A fenced command that fails is answered at once: it is not held behind
+ * the fence of the command before it. The daemon retires fences only from
+ * its loop (virglrenderer's poll fd), after the whole kicked batch has been
+ * dispatched, so within one kick the failing command is answered first.
+ */
+static void test_fence_error_immediate(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	struct fenced f[6];
+
+	(void)state;
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	queue_submit(fe, &f[0], 1, true, 1, VIRTIO_GPU_RESP_OK_NODATA);
+	queue_submit(fe, &f[1], 9, true, 2, VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+	queue_transfer(fe, &f[2], 0, 42, true, 3, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+	{
+		size_t len;
+		void *req = submit_req(1, 6, NULL, 0, 8, true, 4, &len);
+
+		f[3] = (struct fenced){.fence = true,
+		        .fence_id = 4,
+		        .ctx = 1,
+		        .want = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER};
+		queue_cmd(fe, &f[3], req, len);
+		free(req);
+	}
+	queue_submit(fe, &f[4], 1, true, 5, VIRTIO_GPU_RESP_OK_NODATA);
+	/* unfenced after pending fences: may overtake them */
+	queue_submit(fe, &f[5], 1, false, 0, VIRTIO_GPU_RESP_OK_NODATA);
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+	check_fenced(fe, f, 6);
+	for (unsigned int i = 1; i <= 3; i++) {
+		if (f[i].cmd->done_seq > f[0].cmd->done_seq) {
+			fail_msg("failing fenced command %u was held behind fence 1", i);
+		}
+	}
+	assert_true(f[0].cmd->done_seq < f[4].cmd->done_seq);
+	fprintf(stderr, "test-3d: unfenced command after pending fences completed %s them\n",
+	        f[5].cmd->done_seq < f[0].cmd->done_seq ? "before" : "after");
+	free_fenced(fe, f, 6);
+}
+
+static void test_fence_64bit_ids(void **state)
+{
+	static const uint64_t ids[] = {UINT64_C(0x100000000), UINT64_C(0x100000001),
+	        UINT64_C(0xffffffff), UINT64_C(0x123456789abcdef0), UINT64_C(0xfffffffffffffffe),
+	        UINT64_MAX, 0, UINT64_C(0x200000000), 7};
+	const size_t n = sizeof(ids) / sizeof(ids[0]);
+	struct vdgfe *fe = fe_virgl();
+	struct fenced f[sizeof(ids) / sizeof(ids[0])];
+
+	(void)state;
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	tex_with_backing(fe, 1, 16, 16);
+	for (size_t i = 0; i < n; i++) {
+		if (i % 2) {
+			queue_transfer(fe, &f[i], 0, 1, true, ids[i], VIRTIO_GPU_RESP_OK_NODATA);
+		} else {
+			queue_submit(fe, &f[i], 1, true, ids[i], VIRTIO_GPU_RESP_OK_NODATA);
+		}
+	}
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+	check_fenced(fe, f, n);
+	for (size_t i = 1; i < n; i++) {
+		assert_true(f[i].cmd->done_seq > f[i - 1].cmd->done_seq);
+	}
+	free_fenced(fe, f, n);
+
+	/* one at a time too: each waits for its own fence */
+	for (size_t i = 0; i < n; i++) {
+		queue_submit(fe, &f[0], 1, true, ids[i], VIRTIO_GPU_RESP_OK_NODATA);
+		assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+		assert_int_equal(vdgfe_gpu_wait(fe, f[0].cmd, ITEST_TIMEOUT_MS), 0);
+		check_fenced(fe, f, 1);
+		free_fenced(fe, f, 1);
+	}
+}
+
+/* Many rounds of fenced work: fences never stall (the poll fd keeps working). */
+static void test_fence_many_rounds(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	struct fenced f[8];
+	uint64_t id = 1;
+
+	(void)state;
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	tex_with_backing(fe, 1, 16, 16);
+	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 1, 1),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	for (unsigned int round = 0; round < 100; round++) {
+		for (unsigned int i = 0; i < 8; i++) {
+			if (i % 2) {
+				queue_transfer(
+				        fe, &f[i], 1, 1, true, id++, VIRTIO_GPU_RESP_OK_NODATA);
+			} else {
+				queue_submit(fe, &f[i], 1, true, id++, VIRTIO_GPU_RESP_OK_NODATA);
+			}
+		}
+		assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+		assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+		check_fenced(fe, f, 8);
+		free_fenced(fe, f, 8);
+	}
+}
+
+/* ---- 2D and cursor through virglrenderer ------------------------------------------------ */
+
+static void check_frame(struct vdgfe *fe, uint32_t fmt, const uint8_t *img, uint32_t w, uint32_t h,
+        uint32_t x0, uint32_t y0, uint32_t fw, uint32_t fh, const uint8_t *old)
+{
+	unsigned int bad = 0, bad_rows = 0;
+	uint32_t fx = 0, fy = 0, fgot = 0, fwant = 0;
+
+	for (uint32_t y = 0; y < h; y++) {
+		bool row_bad = false;
+
+		for (uint32_t x = 0; x < w; x++) {
+			bool in = x >= x0 && x < x0 + fw && y >= y0 && y < y0 + fh;
+			const uint8_t *src = (in || !old ? img : old) + ((size_t)y * w + x) * 4;
+			uint32_t want = itest_expected_xrgb(fmt, src);
+			bool ok = false;
+			uint32_t got = vdgfe_sink_pixel(&fe->sink, 0, x, y, &ok) & 0xffffff;
+
+			assert_true(ok);
+			if (got != want) {
+				if (bad++ == 0) {
+					fx = x;
+					fy = y;
+					fgot = got;
+					fwant = want;
+				}
+				row_bad = true;
+			}
+		}
+		bad_rows += row_bad;
+	}
+	if (bad) {
+		fail_msg("format %u: %u pixels in %u rows differ; first %u,%u is 0x%06x, want "
+		         "0x%06x",
+		        fmt, bad, bad_rows, fx, fy, fgot, fwant);
+	}
+}
+
+/*
+ * A full frame, then a sub-rect, pixel-exact at the display. Returns the
+ * RESOURCE_CREATE_2D answer when it is not OK (nothing else is done then).
+ */
+static int frame_2d(struct vdgfe *fe, uint32_t id, uint32_t fmt)
+{
+	const uint32_t w = 96, h = 64, size = w * h * 4;
+	uint8_t *img, *img2;
+	uint64_t gpa = 0, updates;
+	int r = vdgfe_gpu_resource_create_2d(fe, id, fmt, w, h);
+
+	if (r != VIRTIO_GPU_RESP_OK_NODATA) {
+		return r;
+	}
+	img = malloc(size);
+	img2 = malloc(size);
+	assert_int_equal(vdgfe_mem_alloc(fe, size, 4096, 0, &gpa), 0);
+	assert_int_equal(vdgfe_gpu_attach_backing(fe, id, gpa, size, 0), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_non_null(img);
+	assert_non_null(img2);
+	fill_pattern(img, size, (uint8_t)fmt);
+	assert_int_equal(vdgfe_mem_write(fe, gpa, img, size), 0);
+	assert_int_equal(
+	        vdgfe_gpu_transfer_to_host_2d(fe, id, 0, 0, w, h, 0), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_gpu_set_scanout(fe, 0, id, 0, 0, w, h), VIRTIO_GPU_RESP_OK_NODATA);
+	updates = fe->sink.counts[VUGPU_UPDATE];
+	assert_int_equal(vdgfe_gpu_resource_flush(fe, id, 0, 0, w, h), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_UPDATE, updates + 1), 0);
+	check_frame(fe, fmt, img, w, h, 0, 0, w, h, NULL);
+
+	/* new pixels everywhere in the backing; only a sub-rect is transferred and flushed */
+	fill_pattern(img2, size, (uint8_t)(fmt + 77));
+	assert_int_equal(vdgfe_mem_write(fe, gpa, img2, size), 0);
+	const uint32_t sx = 13, sy = 7, sw = 40, sh = 21;
+
+	assert_int_equal(
+	        vdgfe_gpu_transfer_to_host_2d(fe, id, sx, sy, sw, sh, ((uint64_t)sy * w + sx) * 4),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	updates = fe->sink.counts[VUGPU_UPDATE];
+	assert_int_equal(
+	        vdgfe_gpu_resource_flush(fe, id, sx, sy, sw, sh), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_UPDATE, updates + 1), 0);
+	assert_int_equal(fe->sink.last_update.x, sx);
+	assert_int_equal(fe->sink.last_update.y, sy);
+	assert_int_equal(fe->sink.last_update.width, sw);
+	assert_int_equal(fe->sink.last_update.height, sh);
+	check_frame(fe, fmt, img2, w, h, sx, sy, sw, sh, img);
+	assert_int_equal(fe->sink.violations, 0);
+	free(img);
+	free(img2);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+/* The formats Linux uses (XRGB8888, ARGB8888) and R8G8B8A8: pixel-exact on the display. */
+static void test_2d_in_virgl_mode(void **state)
+{
+	static const uint32_t fmts[] = {VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
+	        VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM};
+	struct vdgfe *fe = fe_virgl();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		assert_int_equal(frame_2d(fe, 1 + (uint32_t)i, fmts[i]), VIRTIO_GPU_RESP_OK_NODATA);
+	}
+}
+
+/*
+ * Every virtio 2D format: virglrenderer decides which ones it can back with
+ * a texture (that depends on GL or GLES), so a clean INVALID_PARAMETER at
+ * creation is accepted and listed; a created resource must show exactly.
+ */
+static void test_2d_in_virgl_mode_all_formats(void **state)
+{
+	static const uint32_t fmts[] = ITEST_ALL_FORMATS;
+	struct vdgfe *fe = fe_virgl();
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(fmts) / sizeof(fmts[0]); i++) {
+		int r = frame_2d(fe, 1 + (uint32_t)i, fmts[i]);
+
+		if (r == VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER) {
+			fprintf(stderr, "test-3d: format %u refused by virglrenderer\n", fmts[i]);
+		} else {
+			assert_int_equal(r, VIRTIO_GPU_RESP_OK_NODATA);
+		}
+	}
+}
+
+/* A scanout showing part of a larger resource: the flush lands at the scanout's offset. */
+static void test_2d_scanout_offset(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	const uint32_t fmt = VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, w = 128, h = 96, size = w * h * 4;
+	uint8_t *img = malloc(size);
+	uint64_t gpa = itest_resource(fe, 1, fmt, w, h), updates;
+
+	(void)state;
+	assert_non_null(img);
+	fill_pattern(img, size, 9);
+	assert_int_equal(vdgfe_mem_write(fe, gpa, img, size), 0);
+	assert_int_equal(
+	        vdgfe_gpu_transfer_to_host_2d(fe, 1, 0, 0, w, h, 0), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(
+	        vdgfe_gpu_set_scanout(fe, 0, 1, 32, 16, 64, 48), VIRTIO_GPU_RESP_OK_NODATA);
+	updates = fe->sink.counts[VUGPU_UPDATE];
+	assert_int_equal(vdgfe_gpu_resource_flush(fe, 1, 0, 0, w, h), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_UPDATE, updates + 1), 0);
+	for (uint32_t y = 0; y < 48; y++) {
+		for (uint32_t x = 0; x < 64; x++) {
+			bool ok = false;
+			uint32_t got = vdgfe_sink_pixel(&fe->sink, 0, x, y, &ok) & 0xffffff;
+			uint32_t want =
+			        itest_expected_xrgb(fmt, img + ((size_t)(y + 16) * w + x + 32) * 4);
+
+			assert_true(ok);
+			if (got != want) {
+				fail_msg("scanout pixel %u,%u is 0x%06x, want 0x%06x", x, y, got,
+				        want);
+			}
+		}
+	}
+	free(img);
+}
+
+static void test_cursor_virgl(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	const uint32_t fmt = VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, dim = 64, size = dim * dim * 4;
+	uint8_t *img = malloc(size);
+	uint64_t gpa = itest_resource(fe, 1, fmt, dim, dim), n;
+	unsigned int bad = 0, first_bad = 0;
+
+	(void)state;
+	assert_non_null(img);
+	/* rows and columns distinguishable: a flipped or mirrored image fails */
+	for (uint32_t y = 0; y < dim; y++) {
+		for (uint32_t x = 0; x < dim; x++) {
+			uint8_t *p = img + ((size_t)y * dim + x) * 4;
+
+			p[0] = (uint8_t)(x * 4);
+			p[1] = (uint8_t)(y * 4);
+			p[2] = (uint8_t)(x ^ y);
+			p[3] = (uint8_t)(0x80 + y);
+		}
+	}
+	assert_int_equal(vdgfe_mem_write(fe, gpa, img, size), 0);
+	assert_int_equal(
+	        vdgfe_gpu_transfer_to_host_2d(fe, 1, 0, 0, dim, dim, 0), VIRTIO_GPU_RESP_OK_NODATA);
+	n = fe->sink.counts[VUGPU_CURSOR_UPDATE];
+	assert_int_equal(
+	        vdgfe_gpu_update_cursor(fe, 0, 100, 50, 1, 3, 4), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_CURSOR_UPDATE, n + 1), 0);
+	assert_true(fe->sink.cursor.defined);
+	assert_int_equal(fe->sink.cursor.x, 100);
+	assert_int_equal(fe->sink.cursor.y, 50);
+	assert_int_equal(fe->sink.cursor.hot_x, 3);
+	assert_int_equal(fe->sink.cursor.hot_y, 4);
+	for (uint32_t i = 0; i < dim * dim; i++) {
+		if (fe->sink.cursor.image[i] != itest_expected_argb(fmt, img + (size_t)i * 4)) {
+			if (bad++ == 0) {
+				first_bad = i;
+			}
+		}
+	}
+	if (bad) {
+		uint32_t fy = first_bad / dim, fx = first_bad % dim;
+		uint32_t flipped =
+		        itest_expected_argb(fmt, img + ((size_t)(dim - 1 - fy) * dim + fx) * 4);
+
+		fail_msg("%u cursor pixels differ; first %u,%u is 0x%08x, want 0x%08x "
+		         "(the row mirrored vertically is 0x%08x)",
+		        bad, fx, fy, fe->sink.cursor.image[first_bad],
+		        itest_expected_argb(fmt, img + (size_t)first_bad * 4), flipped);
+	}
+	/* a cursor resource that is not 64x64 */
+	itest_resource(fe, 2, fmt, 32, 32);
+	assert_int_equal(vdgfe_gpu_update_cursor(fe, 0, 0, 0, 2, 0, 0),
+	        VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	free(img);
+}
+
+/* ---- reconnect ---------------------------------------------------------------------- */
+
+/* Leaves contexts, resources and in-flight fenced work behind, then vanishes. */
+static void busy_session_and_drop(void)
+{
+	struct vdgfe *fe = fe_virgl();
+	struct fenced f[16];
+
+	for (uint32_t c = 1; c <= 4; c++) {
+		assert_int_equal(ctx_create(fe, c), VIRTIO_GPU_RESP_OK_NODATA);
+	}
+	tex_with_backing(fe, 1, 16, 16);
+	tex_with_backing(fe, 2, 16, 16);
+	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 1, 1),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	for (unsigned int i = 0; i < 16; i++) {
+		if (i % 2) {
+			queue_transfer(fe, &f[i], 1, 1, true, 500 + i, VIRTIO_GPU_RESP_OK_NODATA);
+		} else {
+			queue_submit(
+			        fe, &f[i], 1 + i % 4, true, 500 + i, VIRTIO_GPU_RESP_OK_NODATA);
+		}
+	}
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+	/* gone without waiting and without a stop sequence */
+	itest_fe_destroy();
+}
+
+static void fenced_work_completes(struct vdgfe *fe)
+{
+	struct fenced f[8];
+
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	tex_with_backing(fe, 1, 16, 16);
+	for (unsigned int i = 0; i < 8; i++) {
+		if (i % 2) {
+			queue_transfer(fe, &f[i], 0, 1, true, 1 + i, VIRTIO_GPU_RESP_OK_NODATA);
+		} else {
+			queue_submit(fe, &f[i], 1, true, 1 + i, VIRTIO_GPU_RESP_OK_NODATA);
+		}
+	}
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+	check_fenced(fe, f, 8);
+	free_fenced(fe, f, 8);
+}
+
+static void test_reconnect(void **state)
+{
+	(void)state;
+	for (unsigned int round = 0; round < 3; round++) {
+		struct vdgfe *fe;
+
+		busy_session_and_drop();
+		fe = fe_virgl();
+		/* the old ids are free: the session's contexts and resources are gone */
+		fenced_work_completes(fe);
+		assert_int_equal(ctx_create(fe, 2), VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(create_tex(fe, 2, 16, 16), VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(frame_2d(fe, 3, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM),
+		        VIRTIO_GPU_RESP_OK_NODATA);
+		itest_fe_destroy();
+	}
+}
+
+/*
+ * A stop (GET_VRING_BASE) with fenced work in flight: every command the
+ * device took from the ring is answered by the time it reports the ring
+ * base (held fences are flushed); what it did not take yet runs after the
+ * restart on the same connection, and fences retire again.
+ */
+static void test_stop_restart_with_fences(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+	struct fenced f[16];
+	uint32_t bases[VDGFE_NUM_QUEUES];
+	unsigned int done = 0;
+	uint16_t before;
+
+	(void)state;
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	before = fe->vqs[VDGFE_CTRLQ].avail_shadow;
+	for (unsigned int i = 0; i < 16; i++) {
+		queue_submit(fe, &f[i], 1, true, 100 + i, VIRTIO_GPU_RESP_OK_NODATA);
+	}
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+	/* give the daemon a moment to take some of them */
+	usleep(20000);
+	assert_int_equal(vdgfe_stop(fe, false, bases), 0);
+	assert_true(vdgfe_gpu_poll(fe) >= 0);
+	for (unsigned int i = 0; i < 16; i++) {
+		done += f[i].cmd->done;
+	}
+	fprintf(stderr, "test-3d: %u of 16 fenced commands taken before the stop\n",
+	        (unsigned int)(uint16_t)(bases[0] - before));
+	assert_int_equal(done, (uint16_t)(bases[0] - before));
+	vdgfe_sink_reset_state(&fe->sink);
+	assert_int_equal(vdgfe_start(fe), 0);
+	assert_true(vdgfe_vq_kick(&fe->vqs[VDGFE_CTRLQ], true) >= 0);
+	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+	check_fenced(fe, f, 16);
+	for (unsigned int i = 1; i < 16; i++) {
+		assert_true(f[i].cmd->done_seq > f[i - 1].cmd->done_seq);
+	}
+	free_fenced(fe, f, 16);
+	/* the context survived the stop: a stop is not a reset */
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+	assert_int_equal(ctx_destroy(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	fenced_work_completes(fe);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+	        cmocka_unit_test_teardown(test_features_and_num_capsets, itest_teardown),
+	        cmocka_unit_test_teardown(test_capset_option, itest_teardown),
+	        cmocka_unit_test_teardown(test_get_capset_info, itest_teardown),
+	        cmocka_unit_test_teardown(test_get_capset, itest_teardown),
+	        cmocka_unit_test_teardown(test_get_capset_small_buffer, itest_teardown),
+	        cmocka_unit_test_teardown(test_ctx_create_destroy, itest_teardown),
+	        cmocka_unit_test_teardown(test_ctx_limit, itest_teardown),
+	        cmocka_unit_test_teardown(test_ctx_resource, itest_teardown),
+	        cmocka_unit_test_teardown(test_resource_create_3d, itest_teardown),
+	        cmocka_unit_test_teardown(test_transfer_round_trip, itest_teardown),
+	        cmocka_unit_test_teardown(test_transfer_errors, itest_teardown),
+	        cmocka_unit_test_teardown(test_submit_3d, itest_teardown),
+	        cmocka_unit_test_teardown(test_submit_3d_garbage, itest_teardown),
+	        cmocka_unit_test_teardown(test_fence_order, itest_teardown),
+	        cmocka_unit_test_teardown(test_fence_error_immediate, itest_teardown),
+	        cmocka_unit_test_teardown(test_fence_64bit_ids, itest_teardown),
+	        cmocka_unit_test_teardown(test_fence_many_rounds, itest_teardown),
+	        cmocka_unit_test_teardown(test_2d_in_virgl_mode, itest_teardown),
+	        cmocka_unit_test_teardown(test_2d_in_virgl_mode_all_formats, itest_teardown),
+	        cmocka_unit_test_teardown(test_2d_scanout_offset, itest_teardown),
+	        cmocka_unit_test_teardown(test_cursor_virgl, itest_teardown),
+	        cmocka_unit_test_teardown(test_reconnect, itest_teardown),
+	        cmocka_unit_test_teardown(test_stop_restart_with_fences, itest_teardown),
+	};
+
+	itest_init(argc, argv);
+	return cmocka_run_group_tests(tests, group_setup, itest_group_teardown);
+}
