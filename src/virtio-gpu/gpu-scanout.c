@@ -132,6 +132,36 @@ static void edid_reply(void *data, int status, const void *reply, size_t len)
 	gpu_ctrl_resume(dev);
 }
 
+/*
+ * Asks the frontend for the EDID of the command's scanout, or answers with one
+ * we make. QEMU answers GET_EDID only for outputs it has, and never for a
+ * scanout past its max_outputs: ask only about outputs it reported.
+ */
+static void edid_ask(struct gpu_device *dev)
+{
+	uint32_t scanout = le32toh(dev->deferred->req.get_edid.scanout);
+
+	if (!dev->display_info_valid || !le32toh(dev->display_info.pmodes[scanout].enabled) ||
+		disp_get_edid(dev->sink, scanout, edid_reply, dev) < 0) {
+		gpu_deferred_fallback(dev);
+	}
+}
+
+static void edid_display_info_reply(void *data, int status, const void *reply, size_t len)
+{
+	struct gpu_device *dev = data;
+
+	if (status == 0 && len == sizeof(dev->display_info)) {
+		memcpy(&dev->display_info, reply, sizeof(dev->display_info));
+		dev->display_info_valid = true;
+	}
+	if (dev->deferred) {
+		edid_ask(dev);
+	}
+	gpu_notify_queues(dev);
+	gpu_ctrl_resume(dev);
+}
+
 gpu_resp_t gpu_cmd_get_edid(struct gpu_device *dev, struct gpu_cmd *cmd,
 	struct gpu_resp_body *body)
 {
@@ -143,13 +173,16 @@ gpu_resp_t gpu_cmd_get_edid(struct gpu_device *dev, struct gpu_cmd *cmd,
 	}
 	dev->deferred = cmd;
 	/*
-	 * QEMU answers GET_EDID only for outputs it has, and never for a
-	 * scanout past its max_outputs: ask only about outputs it reported.
+	 * Linux asks for EDIDs before the display info: learn the outputs
+	 * first, so the EDID (ours or the frontend's) matches their modes.
 	 */
-	if (!dev->display_info_valid || !le32toh(dev->display_info.pmodes[scanout].enabled) ||
-		disp_get_edid(dev->sink, scanout, edid_reply, dev) < 0) {
-		gpu_deferred_fallback(dev);
+	if (!dev->display_info_valid) {
+		if (disp_get_display_info(dev->sink, edid_display_info_reply, dev) < 0) {
+			gpu_deferred_fallback(dev);
+		}
+		return GPU_RESP_DEFERRED;
 	}
+	edid_ask(dev);
 	return GPU_RESP_DEFERRED;
 }
 
