@@ -22,7 +22,9 @@
  * the header); VIRGL_CCMD_SET_SUB_CTX = 28, VIRGL_CCMD_CREATE_SUB_CTX = 29,
  * VIRGL_CCMD_DESTROY_SUB_CTX = 30, each with one dword (the sub-context id).
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <endian.h>
 #include <errno.h>
 #include <inttypes.h>
