@@ -32,6 +32,15 @@ static const struct {
 	{ "gfxstream-gles", VDG_CAPSET_GFXSTREAM_GLES, VDG_GPU_MODE_GFXSTREAM },
 };
 
+static const struct {
+	const char *name;
+	enum vdg_scanout_mode mode;
+} scanout_mode_names[] = {
+	{ "auto", VDG_SCANOUT_AUTO },
+	{ "dmabuf", VDG_SCANOUT_DMABUF },
+	{ "readback", VDG_SCANOUT_READBACK },
+};
+
 enum {
 	OPT_USE_EGL = 0x100,
 	OPT_USE_GLX,
@@ -42,6 +51,7 @@ enum {
 	OPT_RENDER_NODE,
 	OPT_VIRGL,
 	OPT_HEADLESS,
+	OPT_SCANOUT_MODE,
 };
 
 static const struct option long_options[] = {
@@ -58,6 +68,7 @@ static const struct option long_options[] = {
 	{ "gpu-device", required_argument, NULL, OPT_RENDER_NODE },
 	{ "virgl", no_argument, NULL, OPT_VIRGL },
 	{ "headless", no_argument, NULL, OPT_HEADLESS },
+	{ "scanout-mode", required_argument, NULL, OPT_SCANOUT_MODE },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ 0 },
@@ -95,6 +106,12 @@ static void print_help(FILE *out)
 		"                              enable surfaceless backend option [default: true]\n"
 		"      --render-node <PATH>    DRM render node for 3D (alias --gpu-device)\n"
 		"      --headless              no display socket needed; display output is dropped\n"
+		"      --scanout-mode <MODE>   how 3D scanouts reach the frontend [default: auto]\n"
+		"                              dmabuf: the texture itself, exported as a dma-buf\n"
+		"                                (needs a render node here and a GL display in\n"
+		"                                QEMU, e.g. -display egl-headless or gtk,gl=on)\n"
+		"                              readback: pixels copied out (any QEMU display)\n"
+		"                              auto: dmabuf if the GL stack can export, else readback\n"
 		"      --print-capabilities    print the backend capabilities as JSON and exit\n"
 		"  -h, --help                  print help and usage information\n"
 		"  -V, --version               print version information\n"
@@ -166,6 +183,16 @@ const char *vdg_gpu_mode_name(enum vdg_gpu_mode mode)
 	return "?";
 }
 
+const char *vdg_scanout_mode_name(enum vdg_scanout_mode mode)
+{
+	for (size_t i = 0; i < sizeof(scanout_mode_names) / sizeof(scanout_mode_names[0]); i++) {
+		if (scanout_mode_names[i].mode == mode) {
+			return scanout_mode_names[i].name;
+		}
+	}
+	return "?";
+}
+
 void vdg_capsets_format(uint32_t capsets, char *buf, size_t len)
 {
 	size_t used = 0;
@@ -231,7 +258,7 @@ static enum vdg_options_result parse_capsets(const char *list, uint32_t *ret, ch
 enum vdg_options_result vdg_options_parse(int argc, char **argv, const char *rust_log,
 	struct vdg_options *opts, FILE *out, char *err, size_t err_len)
 {
-	bool socket_given = false, mode_given = false, virgl_flag = false;
+	bool socket_given = false, mode_given = false, virgl_flag = false, scanout_given = false;
 	const char *capset_arg = NULL;
 	enum vdg_gpu_mode mode_arg = VDG_GPU_MODE_2D;
 	int c;
@@ -333,6 +360,24 @@ enum vdg_options_result vdg_options_parse(int argc, char **argv, const char *rus
 		case OPT_HEADLESS:
 			opts->headless = true;
 			break;
+		case OPT_SCANOUT_MODE: {
+			size_t i;
+
+			for (i = 0; i < sizeof(scanout_mode_names) / sizeof(scanout_mode_names[0]); i++) {
+				if (strcmp(optarg, scanout_mode_names[i].name) == 0) {
+					break;
+				}
+			}
+			if (i == sizeof(scanout_mode_names) / sizeof(scanout_mode_names[0])) {
+				return fail(err, err_len,
+					"invalid value '%s' for '--scanout-mode <MODE>': accepted values "
+					"are auto, dmabuf, readback",
+					optarg);
+			}
+			opts->scanout_mode = scanout_mode_names[i].mode;
+			scanout_given = true;
+			break;
+		}
 		case 'h':
 			print_help(out);
 			return VDG_OPTIONS_EXIT;
@@ -398,6 +443,12 @@ enum vdg_options_result vdg_options_parse(int argc, char **argv, const char *rus
 		}
 	} else {
 		opts->capsets = mode_capsets(opts->gpu_mode);
+	}
+	if (scanout_given && opts->scanout_mode == VDG_SCANOUT_DMABUF &&
+		opts->gpu_mode == VDG_GPU_MODE_2D) {
+		return fail(err, err_len,
+			"invalid value 'dmabuf' for '--scanout-mode <MODE>': gpu mode 2d has no GPU "
+			"textures to export (accepted with 2d: auto, readback)");
 	}
 	if ((opts->capsets & VDG_CAPSET_MASK(VDG_CAPSET_GFXSTREAM_GLES)) && !opts->use_gles) {
 		return fail(err, err_len,

@@ -21,6 +21,13 @@ enum vdg_gpu_mode {
 	VDG_GPU_MODE_GFXSTREAM,
 };
 
+/* How 3D scanouts reach the frontend (--scanout-mode). */
+enum vdg_scanout_mode {
+	VDG_SCANOUT_AUTO,     /* dma-buf if the GL stack can export one, else readback */
+	VDG_SCANOUT_DMABUF,   /* dma-buf or fail at start-up */
+	VDG_SCANOUT_READBACK, /* copy pixels out and send them (SCANOUT + UPDATE) */
+};
+
 /* Capset ids as virtio-gpu / rutabaga number them. */
 #define VDG_CAPSET_VIRGL 1
 #define VDG_CAPSET_VIRGL2 2
@@ -41,6 +48,7 @@ struct vdg_options {
 	bool use_surfaceless;
 	const char *render_node; /* --render-node / --gpu-device, or NULL */
 	bool headless;
+	enum vdg_scanout_mode scanout_mode;
 	enum log_level log_level;
 };
 
@@ -58,6 +66,7 @@ enum vdg_options_result vdg_options_parse(int argc, char **argv, const char *rus
 	struct vdg_options *opts, FILE *out, char *err, size_t err_len);
 
 const char *vdg_gpu_mode_name(enum vdg_gpu_mode mode);
+const char *vdg_scanout_mode_name(enum vdg_scanout_mode mode);
 /* Writes "virgl, virgl2" style names of a capset mask. */
 void vdg_capsets_format(uint32_t capsets, char *buf, size_t len);
 

@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <unistd.h>
 
 void disp_init(struct disp_sink *sink, const struct disp_ops *ops,
 	const struct disp_events *events)
@@ -58,4 +59,30 @@ int disp_get_edid(struct disp_sink *sink, uint32_t scanout_id, disp_reply_fn fn,
 		return -EOPNOTSUPP;
 	}
 	return sink->ops->get_edid(sink, scanout_id, fn, data);
+}
+
+bool disp_has_dmabuf(struct disp_sink *sink)
+{
+	return sink->ops->dmabuf_scanout != NULL && sink->ops->dmabuf_update != NULL;
+}
+
+int disp_dmabuf_scanout(struct disp_sink *sink, uint32_t scanout_id, const struct disp_dmabuf *buf,
+	uint32_t x, uint32_t y, uint32_t width, uint32_t height)
+{
+	if (!disp_has_dmabuf(sink)) {
+		if (buf && buf->fd >= 0) {
+			close(buf->fd);
+		}
+		return -EOPNOTSUPP;
+	}
+	return sink->ops->dmabuf_scanout(sink, scanout_id, buf, x, y, width, height);
+}
+
+int disp_dmabuf_update(struct disp_sink *sink, uint32_t scanout_id, uint32_t x, uint32_t y,
+	uint32_t width, uint32_t height, disp_reply_fn fn, void *data)
+{
+	if (!disp_has_dmabuf(sink)) {
+		return -EOPNOTSUPP;
+	}
+	return sink->ops->dmabuf_update(sink, scanout_id, x, y, width, height, fn, data);
 }

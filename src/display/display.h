@@ -35,6 +35,18 @@ struct disp_events {
 	void *data;
 };
 
+/* DRM_FORMAT_MOD_INVALID: the buffer has the driver's implicit layout. */
+#define DISP_DMABUF_MOD_INVALID UINT64_C(0x00ffffffffffffff)
+
+/* A scanout shown from a dma-buf (see struct rnd_dmabuf; the fd is taken). */
+struct disp_dmabuf {
+	int fd;
+	uint32_t width, height, stride;
+	uint32_t drm_fourcc;
+	uint64_t modifier;
+	bool y0_top;
+};
+
 struct disp_ops {
 	const char *name;
 	void (*destroy)(struct disp_sink *sink);
@@ -55,6 +67,21 @@ struct disp_ops {
 	int (*cursor_move)(struct disp_sink *sink, uint32_t scanout_id, uint32_t x, uint32_t y,
 		bool visible);
 	int (*get_display_info)(struct disp_sink *sink, disp_reply_fn fn, void *data);
+	/*
+	 * Optional. Shows `buf` (fd taken, even on failure) on the scanout,
+	 * the rect (x, y, width, height) of it; buf NULL stops showing a
+	 * dma-buf. -EOPNOTSUPP if this sink or frontend cannot take it.
+	 */
+	int (*dmabuf_scanout)(struct disp_sink *sink, uint32_t scanout_id,
+		const struct disp_dmabuf *buf, uint32_t x, uint32_t y, uint32_t width,
+		uint32_t height);
+	/*
+	 * Optional. Asks the frontend to redraw a rect of the dma-buf; fn runs
+	 * once it has (status 0) or never will (status < 0). Busy until then:
+	 * the buffer must not change under the frontend's GL.
+	 */
+	int (*dmabuf_update)(struct disp_sink *sink, uint32_t scanout_id, uint32_t x, uint32_t y,
+		uint32_t width, uint32_t height, disp_reply_fn fn, void *data);
 	/* -EOPNOTSUPP if the sink cannot give EDIDs (the device makes one). */
 	int (*get_edid)(struct disp_sink *sink, uint32_t scanout_id, disp_reply_fn fn, void *data);
 };
@@ -76,6 +103,11 @@ int disp_cursor_update(struct disp_sink *sink, const struct vugpu_cursor_update 
 int disp_cursor_move(struct disp_sink *sink, uint32_t scanout_id, uint32_t x, uint32_t y,
 	bool visible);
 int disp_get_display_info(struct disp_sink *sink, disp_reply_fn fn, void *data);
+bool disp_has_dmabuf(struct disp_sink *sink);
+int disp_dmabuf_scanout(struct disp_sink *sink, uint32_t scanout_id, const struct disp_dmabuf *buf,
+	uint32_t x, uint32_t y, uint32_t width, uint32_t height);
+int disp_dmabuf_update(struct disp_sink *sink, uint32_t scanout_id, uint32_t x, uint32_t y,
+	uint32_t width, uint32_t height, disp_reply_fn fn, void *data);
 int disp_get_edid(struct disp_sink *sink, uint32_t scanout_id, disp_reply_fn fn, void *data);
 
 /* Default monitor when nobody tells us one: what QEMU uses (xres/yres). */

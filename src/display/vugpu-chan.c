@@ -27,8 +27,13 @@
 
 /* How long QEMU may take to answer. It answers at once unless a GL frame is in flight. */
 #define VUGPU_REPLY_TIMEOUT_MS 5000
-/* Replies we may wait for at once: we never ask again before the answer (see busy). */
-#define VUGPU_MAX_PENDING 4
+/*
+ * Replies we may wait for at once: the device asks nothing new while one is
+ * awaited (see busy), but one RESOURCE_FLUSH sends a DMABUF_UPDATE to every
+ * scanout showing the resource, each acked; plus protocol features and one
+ * display info or EDID request.
+ */
+#define VUGPU_MAX_PENDING (VIRTIO_GPU_MAX_SCANOUTS + 2)
 /* The largest reply: struct virtio_gpu_resp_edid. */
 #define VUGPU_MAX_REPLY sizeof(struct virtio_gpu_resp_edid)
 /* Frames are large; a deeper socket buffer means fewer wake-ups per frame. */
@@ -383,7 +388,8 @@ static void on_fail(void *data)
 static void protocol_features_reply(void *data, int status, const void *reply, size_t len)
 {
 	struct vugpu_chan *chan = data;
-	uint64_t offered = 0, ours = (UINT64_C(1) << VUGPU_PROTOCOL_F_EDID);
+	uint64_t offered = 0, ours = (UINT64_C(1) << VUGPU_PROTOCOL_F_EDID) |
+		(UINT64_C(1) << VUGPU_PROTOCOL_F_DMABUF2);
 
 	if (status < 0) {
 		return;
@@ -503,6 +509,57 @@ static int vugpu_cursor_move(struct disp_sink *sink, uint32_t scanout_id, uint32
 		&pos, sizeof(pos), NULL, 0, NULL, -1);
 }
 
+/* DRM_FORMAT_MOD_LINEAR: what QEMU assumes without DMABUF_SCANOUT2. */
+#define VUGPU_MOD_LINEAR 0
+/* VhostUserGpuDMABUFScanout.fd_flags: rows are stored top-down. */
+#define VUGPU_DMABUF_FLAG_Y_0_TOP (1u << 0)
+
+static int vugpu_dmabuf_scanout(struct disp_sink *sink, uint32_t scanout_id,
+	const struct disp_dmabuf *buf, uint32_t x, uint32_t y, uint32_t width, uint32_t height)
+{
+	struct vugpu_chan *chan = chan_from_sink(sink);
+	bool v2 = chan->protocol_features & (UINT64_C(1) << VUGPU_PROTOCOL_F_DMABUF2);
+	struct vugpu_dmabuf_scanout2 m = { .dmabuf_scanout = { .scanout_id = scanout_id } };
+
+	if (!buf) {
+		/* no fd: QEMU releases the scanout's dma-buf and disables its GL scanout */
+		return chan_send(chan, VUGPU_DMABUF_SCANOUT, &m.dmabuf_scanout,
+			sizeof(m.dmabuf_scanout), NULL, 0, NULL, -1);
+	}
+	/* without DMABUF_SCANOUT2, QEMU imports the buffer as linear or implicit */
+	if (!v2 && buf->modifier != VUGPU_MOD_LINEAR && buf->modifier != DISP_DMABUF_MOD_INVALID) {
+		close(buf->fd);
+		return -EOPNOTSUPP;
+	}
+	m.dmabuf_scanout = (struct vugpu_dmabuf_scanout){
+		.scanout_id = scanout_id,
+		.x = x,
+		.y = y,
+		.width = width,
+		.height = height,
+		.fd_width = buf->width,
+		.fd_height = buf->height,
+		.fd_stride = buf->stride,
+		.fd_flags = buf->y0_top ? VUGPU_DMABUF_FLAG_Y_0_TOP : 0,
+		.fd_drm_fourcc = (int32_t)buf->drm_fourcc,
+	};
+	m.modifier = buf->modifier;
+	if (v2) {
+		return chan_send(chan, VUGPU_DMABUF_SCANOUT2, &m, sizeof(m), NULL, 0, NULL, buf->fd);
+	}
+	return chan_send(chan, VUGPU_DMABUF_SCANOUT, &m.dmabuf_scanout, sizeof(m.dmabuf_scanout),
+		NULL, 0, NULL, buf->fd);
+}
+
+static int vugpu_dmabuf_update(struct disp_sink *sink, uint32_t scanout_id, uint32_t x,
+	uint32_t y, uint32_t width, uint32_t height, disp_reply_fn fn, void *data)
+{
+	struct vugpu_update u = { scanout_id, x, y, width, height };
+
+	/* QEMU acks (empty reply) once the frame is drawn from the buffer */
+	return chan_request(chan_from_sink(sink), VUGPU_DMABUF_UPDATE, &u, sizeof(u), 0, fn, data);
+}
+
 static int vugpu_get_display_info(struct disp_sink *sink, disp_reply_fn fn, void *data)
 {
 	return chan_request(chan_from_sink(sink), VUGPU_GET_DISPLAY_INFO, NULL, 0,
@@ -533,6 +590,8 @@ static const struct disp_ops vugpu_ops = {
 	.cursor_move = vugpu_cursor_move,
 	.get_display_info = vugpu_get_display_info,
 	.get_edid = vugpu_get_edid,
+	.dmabuf_scanout = vugpu_dmabuf_scanout,
+	.dmabuf_update = vugpu_dmabuf_update,
 };
 
 uint64_t vugpu_chan_protocol_features(struct disp_sink *sink)

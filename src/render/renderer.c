@@ -145,6 +145,12 @@ void rnd_set_fence_events(struct rnd_renderer *r, const struct rnd_fence_events 
 	}
 }
 
+int rnd_export_dmabuf(struct rnd_renderer *r, uint32_t resource_id, struct rnd_dmabuf *ret_dmabuf)
+{
+	return r->ops->export_dmabuf ? r->ops->export_dmabuf(r, resource_id, ret_dmabuf) :
+				       -EOPNOTSUPP;
+}
+
 void rnd_reset(struct rnd_renderer *r)
 {
 	if (r->ops->reset) {

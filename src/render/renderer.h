@@ -87,6 +87,20 @@ struct rnd_pixels {
 	bool stable;
 };
 
+/*
+ * A resource's texture exported as a dma-buf, for the frontend to import
+ * and show without a copy. The fd is the caller's to close.
+ */
+struct rnd_dmabuf {
+	int fd;
+	uint32_t width, height;
+	uint32_t stride;
+	uint32_t drm_fourcc;
+	uint64_t modifier; /* RND_DMABUF_MOD_INVALID: implicit, as the driver chose */
+	bool y0_top;       /* rows are stored bottom-up (GL's origin) */
+};
+#define RND_DMABUF_MOD_INVALID UINT64_C(0x00ffffffffffffff)
+
 struct rnd_ops {
 	const char *name;
 	void (*destroy)(struct rnd_renderer *r);
@@ -141,6 +155,12 @@ struct rnd_ops {
 	 */
 	int (*create_fence)(struct rnd_renderer *r, uint64_t seq);
 	void (*set_fence_events)(struct rnd_renderer *r, const struct rnd_fence_events *fences);
+	/*
+	 * Exports the resource's texture as a dma-buf (optional). -EOPNOTSUPP
+	 * where nothing can be exported (no render node, pixman).
+	 */
+	int (*export_dmabuf)(struct rnd_renderer *r, uint32_t resource_id,
+		struct rnd_dmabuf *ret_dmabuf);
 	/* Destroys every resource and context (device reset). */
 	void (*reset)(struct rnd_renderer *r);
 };
@@ -181,6 +201,7 @@ int rnd_submit_3d(struct rnd_renderer *r, uint32_t ctx_id, void *buf, uint32_t s
 bool rnd_has_fences(struct rnd_renderer *r);
 int rnd_create_fence(struct rnd_renderer *r, uint64_t seq);
 void rnd_reset(struct rnd_renderer *r);
+int rnd_export_dmabuf(struct rnd_renderer *r, uint32_t resource_id, struct rnd_dmabuf *ret_dmabuf);
 bool rnd_is_3d(struct rnd_renderer *r);
 
 /* Backends. */
@@ -191,6 +212,12 @@ struct rnd_virgl_config {
 	bool use_egl, use_glx, use_gles, use_surfaceless;
 	const char *render_node; /* NULL: let virglrenderer choose */
 	uint32_t capsets;        /* mask of 1 << capset id the user enabled */
+	/*
+	 * Try exporting a texture at start-up: `require_dmabuf` fails creation
+	 * if that is impossible (--scanout-mode dmabuf); `try_dmabuf` only
+	 * decides whether export_dmabuf is offered at all (auto).
+	 */
+	bool require_dmabuf, try_dmabuf;
 };
 /*
  * Initialises virglrenderer now, so a broken GL stack fails at start-up.

@@ -66,6 +66,8 @@ struct rnd_virgl {
 	uint32_t capset_max_size[VIRGL_MAX_CAPSETS];
 	struct rnd_scratch scratch;
 	bool gles; /* the host context is GLES (--use-gles true) */
+	/* a texture could be exported at start-up: offer export_dmabuf */
+	bool can_export;
 	uint64_t last_fence;    /* the last sequence number given to virglrenderer */
 	uint64_t retired_fence; /* the last one it reported done */
 };
@@ -624,6 +626,102 @@ static void virgl_destroy(struct rnd_renderer *base)
 	the_renderer = NULL;
 }
 
+/* ---- dma-buf export ---- */
+
+/* Resource flag of virgl_renderer_resource_info: rows stored top-down. */
+#define VIRGL_INFO_FLAG_Y_0_TOP (1u << 0)
+
+static int export_texture(uint32_t id, struct rnd_dmabuf *out, char *why, size_t why_len)
+{
+	struct virgl_renderer_resource_info info;
+	int fd = -1, stride = 0, offset = 0;
+
+	memset(&info, 0, sizeof(info));
+	if (virgl_renderer_resource_get_info((int)id, &info) != 0 || info.tex_id == 0) {
+		snprintf(why, why_len, "resource %u has no texture", id);
+		return -EINVAL;
+	}
+	if (virgl_renderer_get_fd_for_texture2(info.tex_id, &fd, &stride, &offset) != 0 || fd < 0) {
+		snprintf(why, why_len, "the EGL driver cannot export textures as dma-bufs "
+			"(EGL_MESA_image_dma_buf_export needs a render node)");
+		return -EOPNOTSUPP;
+	}
+	/* the display protocol has no offset: a texture not at 0 cannot be shown */
+	if (offset != 0 || stride <= 0 || info.drm_fourcc == 0) {
+		snprintf(why, why_len, "exported texture has offset %d, stride %d, fourcc 0x%x",
+			offset, stride, (unsigned int)info.drm_fourcc);
+		close(fd);
+		return -EOPNOTSUPP;
+	}
+	*out = (struct rnd_dmabuf){
+		.fd = fd,
+		.width = info.width,
+		.height = info.height,
+		.stride = (uint32_t)stride,
+		.drm_fourcc = (uint32_t)info.drm_fourcc,
+		/* 0.10.4 does not tell the modifier: the driver's implicit one */
+		.modifier = RND_DMABUF_MOD_INVALID,
+		.y0_top = (info.flags & VIRGL_INFO_FLAG_Y_0_TOP) != 0,
+	};
+	return 0;
+}
+
+static int virgl_export_dmabuf(struct rnd_renderer *base, uint32_t id, struct rnd_dmabuf *out)
+{
+	struct rnd_virgl *vr = virgl_from_base(base);
+	char why[160];
+	int r;
+
+	if (!vr->can_export) {
+		return -EOPNOTSUPP;
+	}
+	if (!id_table_lookup(&vr->resources, id)) {
+		return -EINVAL;
+	}
+	virgl_renderer_force_ctx_0();
+	r = export_texture(id, out, why, sizeof(why));
+	if (r < 0) {
+		log_guest("dma-buf export of resource %u failed: %s", id, why);
+	}
+	return r;
+}
+
+/*
+ * Start-up probe: can this GL stack export a scanout-like texture at all?
+ * A throw-away resource with an id no guest has yet (none is connected).
+ */
+#define VIRGL_PROBE_RESOURCE_ID 0xfffffff0u
+#define VIRGL_PROBE_SIZE 64
+
+static bool probe_export(char *why, size_t why_len)
+{
+	struct virgl_renderer_resource_create_args args = {
+		.handle = VIRGL_PROBE_RESOURCE_ID,
+		.target = VIRGL_TARGET_TEXTURE_2D,
+		.format = VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
+		.bind = VIRGL_BIND_RENDER_TARGET,
+		.width = VIRGL_PROBE_SIZE,
+		.height = VIRGL_PROBE_SIZE,
+		.depth = 1,
+		.array_size = 1,
+		.flags = VIRTIO_GPU_RESOURCE_FLAG_Y_0_TOP,
+	};
+	struct rnd_dmabuf buf;
+	int r;
+
+	virgl_renderer_force_ctx_0();
+	if (virgl_renderer_resource_create(&args, NULL, 0) != 0) {
+		snprintf(why, why_len, "cannot create a test texture");
+		return false;
+	}
+	r = export_texture(VIRGL_PROBE_RESOURCE_ID, &buf, why, why_len);
+	virgl_renderer_resource_unref(VIRGL_PROBE_RESOURCE_ID);
+	if (r == 0) {
+		close(buf.fd);
+	}
+	return r == 0;
+}
+
 static const struct rnd_ops virgl_ops = {
 	.name = "virglrenderer",
 	.destroy = virgl_destroy,
@@ -645,6 +743,7 @@ static const struct rnd_ops virgl_ops = {
 	.ctx_detach_resource = virgl_ctx_detach_resource,
 	.submit_3d = virgl_submit_3d,
 	.create_fence = virgl_create_fence,
+	.export_dmabuf = virgl_export_dmabuf,
 	.set_fence_events = virgl_set_fence_events,
 	.reset = virgl_reset,
 };
@@ -714,6 +813,23 @@ struct rnd_renderer *rnd_virgl_create(struct event_loop *loop, const struct rnd_
 		vr->capset_max_version[vr->ncapsets] = max_version;
 		vr->capset_max_size[vr->ncapsets] = max_size;
 		vr->ncapsets++;
+	}
+
+	if (cfg->require_dmabuf || cfg->try_dmabuf) {
+		char why[160];
+
+		vr->can_export = probe_export(why, sizeof(why));
+		if (!vr->can_export && cfg->require_dmabuf) {
+			snprintf(err, err_len, "--scanout-mode dmabuf: %s; use --scanout-mode readback "
+				"(or auto) on this host", why);
+			virgl_destroy(&vr->base);
+			return NULL;
+		}
+		if (vr->can_export) {
+			log_info("scanouts reach the frontend as dma-bufs");
+		} else {
+			log_info("scanouts reach the frontend by readback (no dma-buf export: %s)", why);
+		}
 	}
 
 	poll_fd = virgl_renderer_get_poll_fd();

@@ -142,6 +142,7 @@ static void on_display_closed(void *data)
 		dev->sink = dev->headless;
 	}
 	dev->display_info_valid = false;
+	gpu_scanouts_forget_dmabufs(dev);
 	gpu_deferred_fallback(dev);
 	gpu_ctrl_resume(dev);
 }
@@ -157,6 +158,7 @@ static void drop_display(struct gpu_device *dev)
 		dev->ignored_socket_fd = -1;
 	}
 	dev->display_info_valid = false;
+	gpu_scanouts_forget_dmabufs(dev);
 }
 
 /* ---- vhost-user device ops ---- */

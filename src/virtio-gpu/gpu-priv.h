@@ -76,6 +76,7 @@ struct gpu_resource {
 struct gpu_scanout {
 	uint32_t resource_id; /* 0: disabled */
 	struct virtio_gpu_rect rect;
+	bool dmabuf; /* the frontend shows an exported dma-buf, not our UPDATEs */
 };
 
 /* One command being handled: the copied request and the chain to answer. */
@@ -148,6 +149,8 @@ struct gpu_device {
 
 	/* the control-queue command waiting for the display, at most one */
 	struct gpu_cmd *deferred;
+	/* DMABUF_UPDATE acks a deferred RESOURCE_FLUSH still waits for */
+	unsigned int flush_acks_pending;
 
 	/* 3D */
 	struct id_table contexts;
@@ -219,6 +222,8 @@ gpu_resp_t gpu_cmd_resource_flush(struct gpu_device *, struct gpu_cmd *, struct 
 void gpu_scanouts_detach(struct gpu_device *dev, struct gpu_resource *res);
 /* Finishes a deferred display command with what we know, if the display cannot. */
 void gpu_deferred_fallback(struct gpu_device *dev);
+/* The display sink changed: no scanout is shown from a dma-buf any more. */
+void gpu_scanouts_forget_dmabufs(struct gpu_device *dev);
 
 /* gpu-3d.c */
 gpu_resp_t gpu_cmd_get_capset_info(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);

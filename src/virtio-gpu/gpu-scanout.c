@@ -69,7 +69,11 @@ void gpu_deferred_fallback(struct gpu_device *dev)
 	if (!cmd) {
 		return;
 	}
-	if (cmd->hdr.type == VIRTIO_GPU_CMD_GET_EDID) {
+	if (cmd->hdr.type == VIRTIO_GPU_CMD_RESOURCE_FLUSH) {
+		/* the display that owed us acks is gone; the guest's frame is done */
+		dev->flush_acks_pending = 0;
+		gpu_cmd_finish(dev, cmd, VIRTIO_GPU_RESP_OK_NODATA, NULL);
+	} else if (cmd->hdr.type == VIRTIO_GPU_CMD_GET_EDID) {
 		answer_generated_edid(dev, cmd);
 	} else {
 		answer_display_info(dev, cmd);
@@ -195,8 +199,56 @@ static void scanout_disable(struct gpu_device *dev, uint32_t scanout_id)
 		old->scanout_mask &= ~(1u << scanout_id);
 	}
 	/* like QEMU's backend, tell the display even if it was off already */
-	disp_scanout(dev->sink, scanout_id, 0, 0);
+	if (s->dmabuf) {
+		disp_dmabuf_scanout(dev->sink, scanout_id, NULL, 0, 0, 0, 0);
+	} else {
+		disp_scanout(dev->sink, scanout_id, 0, 0);
+	}
 	memset(s, 0, sizeof(*s));
+}
+
+void gpu_scanouts_forget_dmabufs(struct gpu_device *dev)
+{
+	for (uint32_t i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
+		dev->scanouts[i].dmabuf = false;
+	}
+}
+
+/*
+ * Tells the display what the scanout shows now: the resource's texture as a
+ * dma-buf when the renderer can export it and the display can take one
+ * (no copies at all), else a surface our UPDATEs fill (readback).
+ */
+static void scanout_show(struct gpu_device *dev, uint32_t scanout_id, uint32_t resource_id,
+	const struct virtio_gpu_rect *r)
+{
+	struct gpu_scanout *s = &dev->scanouts[scanout_id];
+	struct rnd_dmabuf buf;
+
+	if (disp_has_dmabuf(dev->sink) && rnd_export_dmabuf(dev->renderer, resource_id, &buf) == 0) {
+		struct disp_dmabuf d = {
+			.fd = buf.fd,
+			.width = buf.width,
+			.height = buf.height,
+			.stride = buf.stride,
+			.drm_fourcc = buf.drm_fourcc,
+			.modifier = buf.modifier,
+			.y0_top = buf.y0_top,
+		};
+
+		if (disp_dmabuf_scanout(dev->sink, scanout_id, &d, r->x, r->y, r->width,
+			    r->height) == 0) {
+			s->dmabuf = true;
+			return;
+		}
+	}
+	if (s->dmabuf) {
+		/* from a dma-buf back to a plain surface: release the old buffer first */
+		disp_dmabuf_scanout(dev->sink, scanout_id, NULL, 0, 0, 0, 0);
+		s->dmabuf = false;
+	}
+	/* like QEMU's backend: a new surface of the scanout's size; the flush fills it */
+	disp_scanout(dev->sink, scanout_id, r->width, r->height);
 }
 
 void gpu_scanouts_detach(struct gpu_device *dev, struct gpu_resource *res)
@@ -249,8 +301,7 @@ gpu_resp_t gpu_cmd_set_scanout(struct gpu_device *dev, struct gpu_cmd *cmd,
 	res->scanout_mask |= 1u << scanout_id;
 	s->resource_id = id;
 	s->rect = r;
-	/* like QEMU's backend: a new surface of the scanout's size; the flush fills it */
-	disp_scanout(dev->sink, scanout_id, r.width, r.height);
+	scanout_show(dev, scanout_id, id, &r);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
@@ -272,6 +323,25 @@ static bool rect_intersect(const struct virtio_gpu_rect *a, const struct virtio_
 	return true;
 }
 
+static void flush_ack(void *data, int status, const void *reply, size_t len)
+{
+	struct gpu_device *dev = data;
+
+	if (dev->flush_acks_pending == 0 || --dev->flush_acks_pending > 0) {
+		return;
+	}
+	if (status < 0) {
+		log_frontend("DMABUF_UPDATE not acknowledged; completing the flush anyway");
+	}
+	struct gpu_cmd *cmd = take_deferred(dev);
+
+	if (cmd) {
+		gpu_cmd_finish(dev, cmd, VIRTIO_GPU_RESP_OK_NODATA, NULL);
+		gpu_notify_queues(dev);
+	}
+	gpu_ctrl_resume(dev);
+}
+
 gpu_resp_t gpu_cmd_resource_flush(struct gpu_device *dev, struct gpu_cmd *cmd,
 	struct gpu_resp_body *body)
 {
@@ -281,6 +351,7 @@ gpu_resp_t gpu_cmd_resource_flush(struct gpu_device *dev, struct gpu_cmd *cmd,
 		le32toh(f->r.x), le32toh(f->r.y), le32toh(f->r.width), le32toh(f->r.height)
 	};
 	struct gpu_resource *res = gpu_resource_lookup(dev, id);
+	unsigned int acks = 0;
 
 	if (!res) {
 		log_guest("RESOURCE_FLUSH: no resource %u", id);
@@ -300,6 +371,15 @@ gpu_resp_t gpu_cmd_resource_flush(struct gpu_device *dev, struct gpu_cmd *cmd,
 		if (!(res->scanout_mask & (1u << i)) || !rect_intersect(&r, &s->rect, &damage)) {
 			continue;
 		}
+		if (s->dmabuf) {
+			/* the frontend draws from the buffer itself; it acks when done */
+			if (disp_dmabuf_update(dev->sink, i, damage.x - s->rect.x,
+				    damage.y - s->rect.y, damage.width, damage.height, flush_ack,
+				    dev) == 0) {
+				acks++;
+			}
+			continue;
+		}
 		rect = (struct rnd_rect){ damage.x, damage.y, damage.width, damage.height };
 		if (rnd_read_pixels(dev->renderer, id, &rect, &px) < 0) {
 			return VIRTIO_GPU_RESP_ERR_UNSPEC;
@@ -307,5 +387,14 @@ gpu_resp_t gpu_cmd_resource_flush(struct gpu_device *dev, struct gpu_cmd *cmd,
 		disp_update(dev->sink, i, damage.x - s->rect.x, damage.y - s->rect.y, damage.width,
 			damage.height, px.data, px.stride, px.stable);
 	}
-	return VIRTIO_GPU_RESP_OK_NODATA;
+	if (acks == 0) {
+		return VIRTIO_GPU_RESP_OK_NODATA;
+	}
+	/*
+	 * The guest may draw into the buffer again once the flush is answered:
+	 * answer only after the frontend has drawn from it.
+	 */
+	dev->deferred = cmd;
+	dev->flush_acks_pending = acks;
+	return GPU_RESP_DEFERRED;
 }

@@ -4,7 +4,7 @@
 
 The libFuzzer build compiles its own, coverage-instrumented copy of the
 layers; reading the list from src/meson.build keeps that copy in step with
-the real libraries. main.c and cli/ are left out (no fuzzer drives them),
+the real libraries. main.c, daemon.c and cli/ are left out (no fuzzer drives them),
 and so are the files given with --exclude.
 Usage: layer-sources.py SRC_DIR [--exclude FILE...]
 """
@@ -19,7 +19,7 @@ def main(argv):
         text = f.read()
     seen = []
     for name in re.findall(r"'([\w./-]+\.c)'", text):
-        if name == 'main.c' or name.startswith('cli/') or name in exclude or name in seen:
+        if name in ('main.c', 'daemon.c') or name.startswith('cli/') or name in exclude or name in seen:
             continue
         seen.append(name)
     for name in seen:

@@ -37,7 +37,7 @@ expect_error() {
 "$BIN" --help >"$T/help"
 check "--help exits 0" [ $? -eq 0 ]
 for opt in --socket-path --fd --gpu-mode --virgl --capset --use-egl --use-glx --use-gles \
-	--use-surfaceless --render-node --headless --print-capabilities --help --version \
+	--use-surfaceless --render-node --headless --scanout-mode --print-capabilities --help --version \
 	virglrenderer gfxstream 2d virgl2 gfxstream-vulkan gfxstream-gles RUST_LOG; do
 	check "--help mentions $opt" grep -qF -- "$opt" "$T/help"
 done
@@ -77,6 +77,22 @@ export RUST_LOG=vhost_device_gpu=loud
 expect_error 2 "RUST_LOG" -s "$T/s"
 unset RUST_LOG
 expect_error 1 "gfxstream is not packaged" -g gfxstream -s "$T/s"
+expect_error 2 "'--scanout-mode <MODE>': accepted values are auto, dmabuf, readback" \
+	--scanout-mode copy
+expect_error 2 "gpu mode 2d has no GPU textures" --scanout-mode dmabuf
+
+# --scanout-mode dmabuf where nothing can be exported (virgl build, no render
+# node, as on CI): exit 1 at start-up, naming the option and the way out
+if grep -q '"virgl"' "$T/caps" && ! ls /dev/dri/renderD* >/dev/null 2>&1; then
+	timeout 30 "$BIN" -g virglrenderer --scanout-mode dmabuf -s "$T/d.sock" >/dev/null 2>"$T/d.err"
+	st=$?
+	check "--scanout-mode dmabuf without export exits 1 (got $st)" [ $st -eq 1 ]
+	check "... saying why and what to use" \
+		grep -q "scanout-mode dmabuf: .*use --scanout-mode readback" "$T/d.err"
+	check "... and leaves no socket" [ ! -e "$T/d.sock" ]
+else
+	ok "# SKIP --scanout-mode dmabuf failure: a render node or no virgl here"
+fi
 
 # runs, prints the socket and the QEMU command line, removes the socket on SIGTERM/SIGINT
 for sig in TERM INT; do

@@ -169,7 +169,7 @@ static void edid_case(uint64_t sink_protocol)
 	/* the protocol was negotiated: SET_PROTOCOL_FEATURES with what both have */
 	itest_drain_display(fe);
 	assert_true(fe->sink.set_protocol_seen);
-	assert_int_equal(fe->sink.set_protocol_features, sink_protocol & 1);
+	assert_int_equal(fe->sink.set_protocol_features, sink_protocol & 3); /* EDID, DMABUF2 */
 	assert_int_equal(fe->sink.counts[VUGPU_REQUEST_MAX], 0);
 	assert_int_equal(fe->sink.violations, 0);
 	itest_fe_destroy();

@@ -270,6 +270,29 @@ static void test_render_node_headless(void **state)
 	parsed_free(&p);
 }
 
+static void test_scanout_mode(void **state)
+{
+	static const struct {
+		const char *args[4];
+		enum vdg_scanout_mode mode;
+	} cases[] = {
+		{ { NULL }, VDG_SCANOUT_AUTO },
+		{ { "--scanout-mode", "auto", NULL }, VDG_SCANOUT_AUTO },
+		{ { "--scanout-mode=readback", NULL }, VDG_SCANOUT_READBACK },
+		{ { "-g", "virglrenderer", "--scanout-mode=dmabuf", NULL }, VDG_SCANOUT_DMABUF },
+		{ { "--scanout-mode", "readback", NULL }, VDG_SCANOUT_READBACK },
+	};
+	struct parsed p = { 0 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		parse_list(&p, NULL, cases[i].args);
+		assert_run(&p, cases[i].args);
+		assert_int_equal(p.opts.scanout_mode, cases[i].mode);
+	}
+	assert_string_equal(vdg_scanout_mode_name(VDG_SCANOUT_DMABUF), "dmabuf");
+	parsed_free(&p);
+}
+
 static void test_fd(void **state)
 {
 	static const struct {
@@ -379,6 +402,11 @@ static const struct error_case error_cases[] = {
 	{ NULL, { "--bogus=1" }, { "unknown option '--bogus=1'" } },
 	{ NULL, { "-x" }, { "unknown option '-x'" } },
 	{ NULL, { "--headless=yes" }, { "'--headless=yes'" } },
+	/* --scanout-mode */
+	{ NULL, { "--scanout-mode", "copy" }, { "'copy'", "'--scanout-mode <MODE>'", "auto, dmabuf, readback" } },
+	{ NULL, { "--scanout-mode=" }, { "''", "--scanout-mode" } },
+	{ NULL, { "--scanout-mode", "dmabuf" }, { "'dmabuf'", "gpu mode 2d", "auto, readback" } },
+	{ NULL, { "--scanout-mode" }, { "'--scanout-mode'", "requires a value" } },
 	/* missing values */
 	{ NULL, { "--socket-path" }, { "'--socket-path'", "requires a value" } },
 	{ NULL, { "-s" }, { "'-s'", "requires a value" } },
@@ -862,6 +890,7 @@ int main(void)
 		cmocka_unit_test(test_capset),
 		cmocka_unit_test(test_bool_options),
 		cmocka_unit_test(test_render_node_headless),
+		cmocka_unit_test(test_scanout_mode),
 		cmocka_unit_test(test_fd),
 		cmocka_unit_test(test_rust_log),
 		cmocka_unit_test(test_errors),

@@ -41,6 +41,15 @@ void vdgfe_sink_init(struct vdgfe_sink *sink, const struct vdgfe_sink_config *cf
 		sink->cfg.outputs = VDGFE_SINK_MAX_OUTPUTS;
 	}
 	sink->fd = -1;
+	sink->last_dmabuf_fd = -1;
+}
+
+static void drop_dmabuf_fd(struct vdgfe_sink *sink)
+{
+	if (sink->last_dmabuf_fd >= 0) {
+		close(sink->last_dmabuf_fd);
+		sink->last_dmabuf_fd = -1;
+	}
 }
 
 static void fb_free(struct vdgfe_fb *fb)
@@ -71,6 +80,7 @@ void vdgfe_sink_reset_state(struct vdgfe_sink *sink)
 	sink->update_bytes = 0;
 	memset(&sink->last_dmabuf, 0, sizeof(sink->last_dmabuf));
 	sink->last_dmabuf_had_fd = false;
+	drop_dmabuf_fd(sink);
 	sink->last_dmabuf_v2 = false;
 	memset(&sink->last_dmabuf_update, 0, sizeof(sink->last_dmabuf_update));
 	sink->dmabuf_updates_unacked = 0;
@@ -87,6 +97,7 @@ void vdgfe_sink_close(struct vdgfe_sink *sink)
 void vdgfe_sink_finish(struct vdgfe_sink *sink)
 {
 	vdgfe_sink_close(sink);
+	drop_dmabuf_fd(sink);
 	for (unsigned int i = 0; i < VDGFE_SINK_MAX_OUTPUTS; i++) {
 		fb_free(&sink->fb[i]);
 	}
@@ -560,9 +571,18 @@ static int service_one(struct vdgfe_sink *sink, int timeout_ms)
 	if (r >= 0) {
 		r = 1;
 	}
+	if (r >= 0 && nfds > 0 &&
+		(hdr.request == VUGPU_DMABUF_SCANOUT || hdr.request == VUGPU_DMABUF_SCANOUT2)) {
+		/* keep the buffer, as QEMU does, so tests can look into it */
+		drop_dmabuf_fd(sink);
+		sink->last_dmabuf_fd = fds[0];
+		fds[0] = -1;
+	}
 out:
 	for (unsigned int i = 0; i < nfds; i++) {
-		close(fds[i]);
+		if (fds[i] >= 0) {
+			close(fds[i]);
+		}
 	}
 	if (r == -ECONNRESET) {
 		sink->closed = true;

@@ -57,9 +57,10 @@ struct vdgfe_sink {
 	struct vugpu_update last_update;
 	uint32_t last_update_first_px, last_update_last_px;
 	uint64_t update_bytes;
-	/* last DMABUF_SCANOUT / SCANOUT2 (fds are closed on receipt) */
+	/* last DMABUF_SCANOUT / SCANOUT2; its fd is kept (-1 if none) until the next one */
 	struct vugpu_dmabuf_scanout2 last_dmabuf;
 	bool last_dmabuf_had_fd;
+	int last_dmabuf_fd;
 	bool last_dmabuf_v2;
 	struct vugpu_update last_dmabuf_update;
 	uint64_t dmabuf_updates_unacked;
