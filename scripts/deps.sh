@@ -6,8 +6,9 @@ set -eu
 BUILD_PKGS="gcc libc6-dev meson ninja-build pkg-config libpixman-1-dev libvirglrenderer-dev libepoxy-dev
 	libgbm-dev libegl-dev"
 # cmocka for unit tests; QEMU's C backend (qemu-system-gui) to compare against;
-# python3 for the end-to-end runner; the e2e runner fetches the rest itself.
-TEST_PKGS="libcmocka-dev qemu-system-gui python3 python3-minimal xz-utils cpio"
+# python3 for the end-to-end runner (which fetches the rest itself); valgrind for
+# e2e-valgrind-fb-pattern (it skips without it).
+TEST_PKGS="libcmocka-dev qemu-system-gui python3 python3-minimal xz-utils cpio valgrind"
 
 pkgs=$BUILD_PKGS
 [ "${1:-build}" = test ] && pkgs="$pkgs $TEST_PKGS"

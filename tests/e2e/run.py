@@ -4,6 +4,7 @@ backend; the host takes QMP screendumps and checks their pixels.
 
   run.py --backend-cmd 'CMD {socket}' --device vhost-user-gpu-pci --test fb-pattern
   run.py --socket /path/to/running/backend.sock --test reconnect
+  run.py --backend-cmd 'CMD {socket}' --backend-wrapper 'valgrind --leak-check=full' ...
 
 Exit status: 0 pass, 1 fail, 77 skip (the cache could not be prepared, or the
 QEMU found cannot run a vhost-user GPU under TCG). One line starting with
@@ -34,7 +35,8 @@ DEVICES = ("vhost-user-gpu-pci", "vhost-user-vga")
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 
 # Bounds on every wait, in seconds.
-SOCKET_WAIT = 10.0
+SOCKET_WAIT = 10.0  # --backend-wait; 120 s with --backend-wrapper
+WRAPPED_BACKEND_WAIT = 120.0
 QMP_WAIT = 10.0
 BOOT_TIMEOUT = 120.0
 QEMU_EXIT_WAIT = 15.0
@@ -471,6 +473,61 @@ def last_line(path):
         return ""
 
 
+def is_valgrind(wrapper):
+    return bool(wrapper) and os.path.basename(wrapper[0]) == "valgrind"
+
+
+def valgrind_report(log_path, pid):
+    """Valgrind's lines for PID in the backend log (stderr goes there), with
+    the "==PID== " prefix removed."""
+    prefix = "==%d== " % pid
+    with open(log_path, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    return [line[len(prefix):] if line.startswith(prefix) else ""
+            for line in text.splitlines() if line.startswith("==%d==" % pid)]
+
+
+def check_valgrind(log_path, pid, status):
+    """The final report of a backend run under valgrind: no error, and no
+    definitely or indirectly lost byte. Still reachable blocks are fine."""
+    lines = valgrind_report(log_path, pid)
+
+    def number(pattern):
+        for line in lines:
+            m = re.search(pattern, line)
+            if m:
+                return int(m.group(1).replace(",", ""))
+        return None
+
+    errors = number(r"^ERROR SUMMARY: ([\d,]+) errors")
+    if errors is None:
+        raise TestFailure("valgrind printed no ERROR SUMMARY in %s (exit status %d): the "
+                          "backend did not exit normally" % (log_path, status))
+    if any("All heap blocks were freed" in line for line in lines):
+        definite = indirect = 0
+    else:
+        definite = number(r"^ +definitely lost: ([\d,]+) bytes")
+        indirect = number(r"^ +indirectly lost: ([\d,]+) bytes")
+        if definite is None or indirect is None:
+            raise TestFailure("valgrind printed no LEAK SUMMARY in %s (run it with "
+                              "--leak-check=full)" % log_path)
+    if errors or definite or indirect:
+        # Everything after the start banner: the errors, the lost blocks, the summaries.
+        start = next((i + 1 for i, l in enumerate(lines) if l.startswith("Command: ")), 0)
+        body = [l for l in lines[start:] if l and not l.startswith("Warning: set address range")]
+        for line in body[:100]:
+            print("    %s" % line, flush=True)
+        raise TestFailure("valgrind: ERROR SUMMARY %d errors, definitely lost %d bytes, "
+                          "indirectly lost %d bytes (backend exit status %d; see %s)" %
+                          (errors, definite, indirect, status, log_path))
+    for line in lines:
+        if re.match(r"(ERROR SUMMARY|All heap blocks| +(definitely|indirectly|possibly) lost"
+                    r"| +still reachable| +in use at exit)", line):
+            log("valgrind: %s" % line.strip())
+    if status != 0:
+        raise TestFailure("backend under valgrind exited with status %d" % status)
+
+
 def connect_unix(path, qemu, timeout, qemu_log=None):
     deadline = time.monotonic() + timeout
     while True:
@@ -706,8 +763,30 @@ def check_dumps(args, spec, dumps, fb_size, tag, demo_ref):
             check_fb_pattern(img, name + tag, fb_size)
 
 
+def stop_backend(args, backend, backend_log):
+    """SIGTERM the backend after the last VM: it must exit with status 0 within
+    --backend-wait. Under valgrind, its report must be clean too."""
+    if backend.poll() is not None:
+        raise TestFailure("backend exited with status %d before it was stopped" %
+                          backend.returncode)
+    t0 = time.monotonic()
+    os.killpg(backend.pid, signal.SIGTERM)
+    try:
+        status = backend.wait(timeout=args.backend_wait)
+    except subprocess.TimeoutExpired:
+        raise TestFailure("backend did not exit within %.0f s of SIGTERM" % args.backend_wait)
+    log("backend exited %.1f s after SIGTERM, status %d" % (time.monotonic() - t0, status))
+    if is_valgrind(args.wrapper):
+        check_valgrind(backend_log, backend.pid, status)
+    elif status != 0:
+        raise TestFailure("backend exited with status %d after SIGTERM" % status)
+
+
 def run_test(args):
     spec = TESTS[args.test]
+    if args.wrapper and not shutil.which(args.wrapper[0]):
+        raise TestSkip("%s is not installed (--backend-wrapper; scripts/deps.sh test "
+                       "installs valgrind)" % args.wrapper[0])
     env = prepare_cache(args)
     os.makedirs(args.out, exist_ok=True)
     # sun_path is 108 bytes: keep every socket in a short directory.
@@ -716,6 +795,7 @@ def run_test(args):
     keep = False
     t0 = time.monotonic()
     fw_files, disk, demo_ref = {}, None, None
+    backend_log = os.path.join(args.out, "backend.log")
     try:
         if args.test == "demo":
             # fb0 is the device's default 1280x800 unless xres/yres say otherwise.
@@ -733,13 +813,13 @@ def run_test(args):
             log("using the running backend at %s" % sock_path)
         else:
             sock_path = os.path.join(tmp, "gpu.sock")
-            cmd = shlex.split(args.backend_cmd.replace("{socket}", sock_path))
-            blog = open(os.path.join(args.out, "backend.log"), "wb")
+            cmd = args.wrapper + shlex.split(args.backend_cmd.replace("{socket}", sock_path))
+            blog = open(backend_log, "wb")
             backend = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=blog,
                                        stderr=subprocess.STDOUT, start_new_session=True)
             blog.close()
             log("backend started (pid %d): %s" % (backend.pid, " ".join(cmd)))
-            wait_for_socket(sock_path, backend, SOCKET_WAIT)
+            wait_for_socket(sock_path, backend, args.backend_wait)
         for i in range(spec["boots"]):
             tag = "" if spec["boots"] == 1 else "-%d" % (i + 1)
             if i > 0:
@@ -750,7 +830,7 @@ def run_test(args):
                         "reconnect test needs a backend that serves several connections "
                         "(QEMU's reference backend serves only one)" % backend.returncode)
                 try:
-                    wait_for_socket(sock_path, backend, SOCKET_WAIT)
+                    wait_for_socket(sock_path, backend, args.backend_wait)
                 except TestFailure as e:
                     raise TestFailure("after the first VM: %s" % e)
             log("boot %d/%d, %s" % (i + 1, spec["boots"], args.device))
@@ -769,7 +849,9 @@ def run_test(args):
                 errors.append(str(e))
             if errors:
                 raise TestFailure("; ".join(errors))
-        if backend is not None and not args.keep_backend:
+        if backend is not None and args.stop_backend:
+            stop_backend(args, backend, backend_log)
+        elif backend is not None and not args.keep_backend:
             # A backend must survive the frontend going away; QEMU's exits 0.
             try:
                 backend.wait(timeout=0.5)
@@ -783,7 +865,9 @@ def run_test(args):
         if keep:
             log("backend left running: pid %d, socket %s" % (backend.pid, sock_path))
         else:
-            kill_group(backend, "backend")
+            # A backend under valgrind gets the time to write its report.
+            kill_group(backend, "backend", wait=args.backend_wait if args.wrapper
+                       else BACKEND_EXIT_WAIT)
             shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -801,6 +885,18 @@ def main():
     ap.add_argument("--test", choices=sorted(TESTS), required=True)
     ap.add_argument("--out", help="directory for logs and screendumps "
                                   "(default: e2e-out/<test>-<device> in the current directory)")
+    ap.add_argument("--backend-wrapper", default="",
+                    help="command put before --backend-cmd, e.g. 'valgrind --leak-check=full "
+                         "--error-exitcode=99'; with valgrind, implies --stop-backend and "
+                         "checks valgrind's report (no error, nothing definitely or "
+                         "indirectly lost); skips (77) if the command is not installed")
+    ap.add_argument("--stop-backend", action="store_true",
+                    help="after the test, SIGTERM the backend started by --backend-cmd and "
+                         "require exit status 0")
+    ap.add_argument("--backend-wait", type=float, default=None,
+                    help="bound on the backend's start (its socket appears) and on its exit "
+                         "after SIGTERM, in seconds (default %.0f, %.0f with --backend-wrapper)"
+                         % (SOCKET_WAIT, WRAPPED_BACKEND_WAIT))
     ap.add_argument("--keep-backend", action="store_true",
                     help="leave the backend started by --backend-cmd running")
     ap.add_argument("--cache", default=os.environ.get("VDG_E2E_CACHE", DEFAULT_CACHE))
@@ -816,6 +912,15 @@ def main():
     ap.add_argument("--qemu-arg", action="append", default=[],
                     help="extra QEMU argument (repeatable)")
     args = ap.parse_args()
+    args.wrapper = shlex.split(args.backend_wrapper)
+    if is_valgrind(args.wrapper):
+        args.stop_backend = True
+    if (args.wrapper or args.stop_backend) and not args.backend_cmd:
+        ap.error("--backend-wrapper and --stop-backend need --backend-cmd")
+    if args.stop_backend and args.keep_backend:
+        ap.error("--stop-backend and --keep-backend exclude each other")
+    if args.backend_wait is None:
+        args.backend_wait = WRAPPED_BACKEND_WAIT if args.wrapper else SOCKET_WAIT
     if args.device_opts and not args.device_opts.startswith(","):
         args.device_opts = "," + args.device_opts
     if args.initramfs is None:
@@ -833,6 +938,8 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
     what = "%s %s" % (args.test, args.device)
+    if args.wrapper:
+        what += " under %s" % os.path.basename(args.wrapper[0])
     try:
         secs = run_test(args)
         print("E2E-VERDICT: PASS %s (%.1f s)" % (what, secs), flush=True)
