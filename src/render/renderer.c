@@ -138,6 +138,14 @@ int rnd_create_fence(struct rnd_renderer *r, uint64_t seq)
 	return r->ops->create_fence ? r->ops->create_fence(r, seq) : -EOPNOTSUPP;
 }
 
+int rnd_create_context_fence(struct rnd_renderer *r, uint32_t ctx_id, uint32_t ring_idx,
+	uint64_t seq)
+{
+	return r->ops->create_context_fence ?
+		       r->ops->create_context_fence(r, ctx_id, ring_idx, seq) :
+		       -EOPNOTSUPP;
+}
+
 void rnd_set_fence_events(struct rnd_renderer *r, const struct rnd_fence_events *fences)
 {
 	if (r->ops->set_fence_events) {

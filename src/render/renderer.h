@@ -64,7 +64,10 @@ struct rnd_transfer_3d {
 
 /* Fence retirement, reported from the event loop (never from another thread). */
 struct rnd_fence_events {
+	/* every global fence up to seq is done */
 	void (*retired)(void *data, uint64_t seq);
+	/* the context fence seq of (ctx_id, ring_idx) is done */
+	void (*context_retired)(void *data, uint32_t ctx_id, uint32_t ring_idx, uint64_t seq);
 	void *data;
 };
 
@@ -154,6 +157,13 @@ struct rnd_ops {
 	 * is done. Renderers without this op finish work synchronously.
 	 */
 	int (*create_fence)(struct rnd_renderer *r, uint64_t seq);
+	/*
+	 * Optional: a fence on one ring of one context, retired on its own
+	 * timeline (context_retired), so rings do not wait for each other.
+	 * An error means "use a global fence instead".
+	 */
+	int (*create_context_fence)(struct rnd_renderer *r, uint32_t ctx_id, uint32_t ring_idx,
+		uint64_t seq);
 	void (*set_fence_events)(struct rnd_renderer *r, const struct rnd_fence_events *fences);
 	/*
 	 * Exports the resource's texture as a dma-buf (optional). -EOPNOTSUPP
@@ -200,6 +210,8 @@ int rnd_submit_3d(struct rnd_renderer *r, uint32_t ctx_id, void *buf, uint32_t s
 /* True if the renderer completes work asynchronously (fences). */
 bool rnd_has_fences(struct rnd_renderer *r);
 int rnd_create_fence(struct rnd_renderer *r, uint64_t seq);
+int rnd_create_context_fence(struct rnd_renderer *r, uint32_t ctx_id, uint32_t ring_idx,
+	uint64_t seq);
 void rnd_reset(struct rnd_renderer *r);
 int rnd_export_dmabuf(struct rnd_renderer *r, uint32_t resource_id, struct rnd_dmabuf *ret_dmabuf);
 bool rnd_is_3d(struct rnd_renderer *r);

@@ -70,6 +70,8 @@ struct rnd_virgl {
 	bool can_export;
 	uint64_t last_fence;    /* the last sequence number given to virglrenderer */
 	uint64_t retired_fence; /* the last one it reported done */
+	/* context fences created and not reported yet (never merged: one report each) */
+	uint64_t context_fences_pending;
 };
 
 static const struct rnd_ops virgl_ops;
@@ -118,7 +120,16 @@ static int virgl_get_drm_fd(void *cookie)
 static void virgl_write_context_fence(void *cookie, uint32_t ctx_id, uint32_t ring_idx,
 	uint64_t fence_id)
 {
-	/* we create only global fences; nothing to do for per-context ones */
+	struct rnd_virgl *vr = cookie;
+
+	log_trace("virgl context %u ring %u fence %llu retired", ctx_id, ring_idx,
+		(unsigned long long)fence_id);
+	if (vr->context_fences_pending > 0) {
+		vr->context_fences_pending--;
+	}
+	if (vr->fences.context_retired) {
+		vr->fences.context_retired(vr->fences.data, ctx_id, ring_idx, fence_id);
+	}
 }
 
 static void virgl_debug(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
@@ -129,7 +140,7 @@ static void virgl_debug(const char *fmt, va_list ap)
 
 static bool fences_pending(struct rnd_virgl *vr)
 {
-	return vr->retired_fence < vr->last_fence;
+	return vr->retired_fence < vr->last_fence || vr->context_fences_pending > 0;
 }
 
 static void on_poll_fd(void *data, int fd, uint32_t events)
@@ -574,6 +585,23 @@ static int virgl_create_fence(struct rnd_renderer *base, uint64_t seq)
 	return r;
 }
 
+static int virgl_create_context_fence(struct rnd_renderer *base, uint32_t ctx_id,
+	uint32_t ring_idx, uint64_t seq)
+{
+	struct rnd_virgl *vr = virgl_from_base(base);
+	/* not MERGEABLE: one report per fence keeps context_fences_pending exact */
+	int r = errno_of(virgl_renderer_context_create_fence(ctx_id, 0, ring_idx, seq));
+
+	if (r < 0) {
+		return r;
+	}
+	vr->context_fences_pending++;
+	if (!vr->poll_src) {
+		event_source_timer_arm(vr->poll_timer, VIRGL_FENCE_POLL_MS);
+	}
+	return 0;
+}
+
 static void virgl_set_fence_events(struct rnd_renderer *base, const struct rnd_fence_events *f)
 {
 	virgl_from_base(base)->fences = *f;
@@ -743,6 +771,7 @@ static const struct rnd_ops virgl_ops = {
 	.ctx_detach_resource = virgl_ctx_detach_resource,
 	.submit_3d = virgl_submit_3d,
 	.create_fence = virgl_create_fence,
+	.create_context_fence = virgl_create_context_fence,
 	.export_dmabuf = virgl_export_dmabuf,
 	.set_fence_events = virgl_set_fence_events,
 	.reset = virgl_reset,

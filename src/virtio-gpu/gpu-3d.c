@@ -159,6 +159,8 @@ gpu_resp_t gpu_cmd_ctx_destroy(struct gpu_device *dev, struct gpu_cmd *cmd,
 	}
 	id_table_remove(&dev->contexts, id);
 	rnd_ctx_destroy(dev->renderer, id);
+	/* its rings' fences went with it: answer what still waits on them */
+	gpu_fences_context_gone(dev, id);
 	free(ctx);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }

@@ -323,11 +323,17 @@ struct gpu_device *gpu_device_create(struct event_loop *loop, struct rnd_rendere
 	dev->features = (UINT64_C(1) << VIRTIO_GPU_F_EDID) |
 		(UINT64_C(1) << VIRTIO_GPU_F_RESOURCE_UUID);
 	if (config->virgl) {
-		dev->features |= UINT64_C(1) << VIRTIO_GPU_F_VIRGL;
+		/* CONTEXT_INIT: contexts of a chosen capset, and fences per ring */
+		dev->features |= (UINT64_C(1) << VIRTIO_GPU_F_VIRGL) |
+			(UINT64_C(1) << VIRTIO_GPU_F_CONTEXT_INIT);
 	}
 	id_table_init(&dev->resources, GPU_MAX_RESOURCES);
 	id_table_init(&dev->contexts, GPU_MAX_CONTEXTS);
-	struct rnd_fence_events fence_events = { gpu_fence_retired, dev };
+	struct rnd_fence_events fence_events = {
+		.retired = gpu_fence_retired,
+		.context_retired = gpu_fence_context_retired,
+		.data = dev,
+	};
 	rnd_set_fence_events(renderer, &fence_events);
 	dev->headless = disp_headless_create(&events);
 	dev->sink = dev->headless;

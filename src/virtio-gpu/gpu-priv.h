@@ -109,6 +109,8 @@ struct gpu_cmd {
 
 	/* set while the command waits for its fence */
 	uint64_t fence_seq;
+	bool fence_on_ring;          /* a context fence of (ctx_id, ring_idx), else global */
+	uint32_t fence_ctx, fence_ring;
 	gpu_resp_t resp_type;
 	struct gpu_cmd *next_pending;
 };
@@ -247,6 +249,9 @@ void gpu_contexts_destroy_all(struct gpu_device *dev);
 /* Holds a fenced command until the renderer has done the work. Returns false if it cannot. */
 bool gpu_fence_hold(struct gpu_device *dev, struct gpu_cmd *cmd, gpu_resp_t type);
 void gpu_fence_retired(void *data, uint64_t seq);
+void gpu_fence_context_retired(void *data, uint32_t ctx_id, uint32_t ring_idx, uint64_t seq);
+/* The context is destroyed: its ring fences will never retire; answer their commands. */
+void gpu_fences_context_gone(struct gpu_device *dev, uint32_t ctx_id);
 /* Answers every held command now (ring stopping) or drops them (reset). */
 void gpu_fences_flush(struct gpu_device *dev, bool answer);
 

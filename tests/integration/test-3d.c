@@ -1613,6 +1613,174 @@ static void test_stop_restart_with_fences(void **state)
 	fenced_work_completes(fe);
 }
 
+/* ---- fences per ring (CONTEXT_INIT) --------------------------------------------------- */
+
+#define GPU_F_CONTEXT_INIT 4
+#define CAPSET_VIRGL2 2
+
+static struct vdgfe *fe_context_init(bool negotiate)
+{
+	struct vdgfe_config cfg;
+	struct vdgfe *fe;
+
+	itest_config(&cfg);
+	cfg.want_virgl = true;
+	cfg.features_set = true;
+	cfg.features = VDGFE_DEFAULT_FEATURES | (negotiate ? VU_BIT(GPU_F_CONTEXT_INIT) : 0);
+	fe = itest_fe_start(&cfg);
+	/* offered in 3D modes; acked only when we asked */
+	assert_int_equal(vu_has_bit(fe->acked_features, GPU_F_CONTEXT_INIT), negotiate);
+	return fe;
+}
+
+static int ctx_create_init(struct vdgfe *fe, uint32_t ctx, uint32_t capset)
+{
+	struct virtio_gpu_ctx_create req;
+
+	memset(&req, 0, sizeof(req));
+	hdr_init(&req.hdr, VIRTIO_GPU_CMD_CTX_CREATE, ctx, false, 0);
+	req.nlen = htole32(4);
+	memcpy(req.debug_name, "ring", 4);
+	req.context_init = htole32(capset);
+	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
+}
+
+/* A fenced SUBMIT_3D on ring `ring` of ctx (VIRTIO_GPU_FLAG_INFO_RING_IDX). */
+static void queue_ring_submit(struct vdgfe *fe, struct fenced *f, uint32_t ctx, uint8_t ring,
+        uint64_t id)
+{
+	size_t len;
+	struct virtio_gpu_cmd_submit *req = submit_req(ctx, 16, sub_ctx_stream, 4, 16, true, id, &len);
+
+	req->hdr.flags = htole32(VIRTIO_GPU_FLAG_FENCE | VIRTIO_GPU_FLAG_INFO_RING_IDX);
+	req->hdr.ring_idx = ring;
+	*f = (struct fenced){.fence = true, .fence_id = id, .ctx = ctx, .want = VIRTIO_GPU_RESP_OK_NODATA};
+	queue_cmd(fe, f, req, len);
+	free(req);
+}
+
+/* The ring flag and index come back with the fence (after check_fenced's checks of the rest). */
+static void check_ring_echo(struct vdgfe *fe, const struct fenced *f, uint8_t ring)
+{
+	uint8_t resp[24];
+
+	assert_true(f->cmd->done);
+	assert_int_equal(vdgfe_mem_read(fe, f->cmd->resp_gpa, resp, sizeof(resp)), 0);
+	assert_int_equal(le32_at(resp), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(le32_at(resp + 4), VIRTIO_GPU_FLAG_FENCE | VIRTIO_GPU_FLAG_INFO_RING_IDX);
+	assert_int_equal(le64_at(resp + 8), f->fence_id);
+	assert_int_equal(le32_at(resp + 16), f->ctx);
+	assert_int_equal(resp[20], ring);
+}
+
+/*
+ * Fenced commands on rings of two contexts, interleaved with global ones:
+ * all are answered, with the ring echoed, and in submission order within
+ * each (context, ring) timeline and within the global one.
+ */
+static void test_fence_rings(void **state)
+{
+	enum { N = 48 };
+	struct vdgfe *fe = fe_context_init(true);
+	struct fenced f[N];
+	uint8_t ring[N];
+	int timeline[N];
+
+	(void)state;
+	assert_int_equal(ctx_create_init(fe, 1, CAPSET_VIRGL2), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_create_init(fe, 2, CAPSET_VIRGL2), VIRTIO_GPU_RESP_OK_NODATA);
+	for (unsigned int i = 0; i < N; i++) {
+		uint64_t id = 5000 + i;
+
+		switch (i % 4) {
+		case 0: /* ctx 1, ring 0 */
+		case 1: /* ctx 2, ring 0 */
+			ring[i] = 0;
+			timeline[i] = 1 + (int)(i % 4);
+			queue_ring_submit(fe, &f[i], 1 + i % 4, 0, id);
+			break;
+		case 2: /* ctx 1, ring 3: a ring virglrenderer's GL contexts may not have */
+			ring[i] = 3;
+			timeline[i] = 3;
+			queue_ring_submit(fe, &f[i], 1, 3, id);
+			break;
+		default: /* the global timeline */
+			ring[i] = 0;
+			timeline[i] = 0;
+			queue_submit(fe, &f[i], 2, true, id, VIRTIO_GPU_RESP_OK_NODATA);
+			break;
+		}
+	}
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+	for (unsigned int i = 0; i < N; i++) {
+		if (timeline[i] == 0) {
+			check_fenced(fe, &f[i], 1);
+		} else {
+			check_ring_echo(fe, &f[i], ring[i]);
+		}
+		/* in order within its timeline */
+		for (unsigned int j = 0; j < i; j++) {
+			if (timeline[j] == timeline[i] && f[j].cmd->done_seq > f[i].cmd->done_seq) {
+				fail_msg("fence %llu answered before the earlier %llu of its timeline",
+				        (unsigned long long)f[i].fence_id,
+				        (unsigned long long)f[j].fence_id);
+			}
+		}
+	}
+	free_fenced(fe, f, N);
+	assert_int_equal(ctx_destroy(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(ctx_destroy(fe, 2), VIRTIO_GPU_RESP_OK_NODATA);
+}
+
+/* A context destroyed behind its own fenced work: every command is still answered. */
+static void test_fence_ring_ctx_destroy(void **state)
+{
+	struct vdgfe *fe = fe_context_init(true);
+	struct fenced f[9];
+	struct virtio_gpu_ctx_destroy d;
+
+	(void)state;
+	assert_int_equal(ctx_create_init(fe, 7, CAPSET_VIRGL2), VIRTIO_GPU_RESP_OK_NODATA);
+	for (unsigned int i = 0; i < 8; i++) {
+		queue_ring_submit(fe, &f[i], 7, 0, 900 + i);
+	}
+	hdr_init(&d.hdr, VIRTIO_GPU_CMD_CTX_DESTROY, 7, false, 0);
+	f[8] = (struct fenced){.ctx = 7, .want = VIRTIO_GPU_RESP_OK_NODATA};
+	queue_cmd(fe, &f[8], &d, sizeof(d));
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+	for (unsigned int i = 0; i < 8; i++) {
+		check_ring_echo(fe, &f[i], 0);
+	}
+	assert_true(f[8].cmd->done);
+	free_fenced(fe, f, 9);
+	assert_daemon_answers(fe);
+}
+
+/* Without CONTEXT_INIT the ring flag changes nothing: a global fence, flags echoed. */
+static void test_fence_ring_without_context_init(void **state)
+{
+	struct vdgfe *fe = fe_context_init(false);
+	struct fenced f[4];
+
+	(void)state;
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	for (unsigned int i = 0; i < 4; i++) {
+		queue_ring_submit(fe, &f[i], 1, (uint8_t)i, 70 + i);
+	}
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		check_ring_echo(fe, &f[i], (uint8_t)i);
+		if (i > 0) {
+			assert_true(f[i].cmd->done_seq > f[i - 1].cmd->done_seq);
+		}
+	}
+	free_fenced(fe, f, 4);
+	assert_int_equal(ctx_destroy(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1633,6 +1801,9 @@ int main(int argc, char **argv)
 	        cmocka_unit_test_teardown(test_fence_error_immediate, itest_teardown),
 	        cmocka_unit_test_teardown(test_fence_64bit_ids, itest_teardown),
 	        cmocka_unit_test_teardown(test_fence_many_rounds, itest_teardown),
+	        cmocka_unit_test_teardown(test_fence_rings, itest_teardown),
+	        cmocka_unit_test_teardown(test_fence_ring_ctx_destroy, itest_teardown),
+	        cmocka_unit_test_teardown(test_fence_ring_without_context_init, itest_teardown),
 	        cmocka_unit_test_teardown(test_2d_in_virgl_mode, itest_teardown),
 	        cmocka_unit_test_teardown(test_2d_in_virgl_mode_all_formats, itest_teardown),
 	        cmocka_unit_test_teardown(test_2d_scanout_offset, itest_teardown),
