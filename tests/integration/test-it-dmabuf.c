@@ -156,12 +156,27 @@ static void test_without_dmabuf2(void **state)
 	assert_int_equal(fe->sink.violations, 0);
 }
 
+/* Submits a whole-resource RESOURCE_FLUSH and waits until its DMABUF_UPDATE is out. */
+static struct vdgfe_cmd *flush_unacked(struct vdgfe *fe, uint32_t id)
+{
+	struct virtio_gpu_resource_flush f;
+	struct vdgfe_cmd *flush = NULL;
+
+	memset(&f, 0, sizeof(f));
+	f.hdr.type = htole32(VIRTIO_GPU_CMD_RESOURCE_FLUSH);
+	f.resource_id = htole32(id);
+	f.r.width = htole32(W);
+	f.r.height = htole32(H);
+	assert_int_equal(vdgfe_gpu_submit(fe, VDGFE_CTRLQ, &f, sizeof(f), 24, NULL, &flush), 0);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_DMABUF_UPDATE, 1), 0);
+	return flush;
+}
+
 /* RESOURCE_FLUSH is answered after the ack, and the loop is not blocked meanwhile. */
 static void test_flush_waits_for_ack(void **state)
 {
 	struct vdgfe_config cfg;
-	struct virtio_gpu_resource_flush f;
-	struct vdgfe_cmd *flush = NULL;
+	struct vdgfe_cmd *flush;
 	struct vdgfe *fe;
 	int64_t until;
 
@@ -171,13 +186,7 @@ static void test_flush_waits_for_ack(void **state)
 	fe = itest_fe_start(&cfg);
 	itest_resource(fe, 4, XRGB, W, H);
 	assert_int_equal(vdgfe_gpu_set_scanout(fe, 0, 4, 0, 0, W, H), OK);
-	memset(&f, 0, sizeof(f));
-	f.hdr.type = htole32(VIRTIO_GPU_CMD_RESOURCE_FLUSH);
-	f.resource_id = htole32(4);
-	f.r.width = htole32(W);
-	f.r.height = htole32(H);
-	assert_int_equal(vdgfe_gpu_submit(fe, VDGFE_CTRLQ, &f, sizeof(f), 24, NULL, &flush), 0);
-	assert_int_equal(itest_wait_sink(fe, VUGPU_DMABUF_UPDATE, 1), 0);
+	flush = flush_unacked(fe, 4);
 	/* 300 ms without an ack: no answer */
 	until = vdgfe_now_ms() + 300;
 	while (vdgfe_now_ms() < until) {
@@ -198,9 +207,8 @@ static void test_flush_waits_for_ack(void **state)
 static void test_display_closes_before_ack(void **state)
 {
 	struct vdgfe_config cfg;
-	struct virtio_gpu_resource_flush f;
 	struct virtio_gpu_resp_display_info info;
-	struct vdgfe_cmd *flush = NULL;
+	struct vdgfe_cmd *flush;
 	struct vdgfe *fe;
 
 	(void)state;
@@ -209,13 +217,7 @@ static void test_display_closes_before_ack(void **state)
 	fe = itest_fe_start(&cfg);
 	itest_resource(fe, 5, XRGB, W, H);
 	assert_int_equal(vdgfe_gpu_set_scanout(fe, 0, 5, 0, 0, W, H), OK);
-	memset(&f, 0, sizeof(f));
-	f.hdr.type = htole32(VIRTIO_GPU_CMD_RESOURCE_FLUSH);
-	f.resource_id = htole32(5);
-	f.r.width = htole32(W);
-	f.r.height = htole32(H);
-	assert_int_equal(vdgfe_gpu_submit(fe, VDGFE_CTRLQ, &f, sizeof(f), 24, NULL, &flush), 0);
-	assert_int_equal(itest_wait_sink(fe, VUGPU_DMABUF_UPDATE, 1), 0);
+	flush = flush_unacked(fe, 5);
 	vdgfe_sink_close(&fe->sink);
 	assert_int_equal(vdgfe_gpu_wait(fe, flush, ITEST_TIMEOUT_MS), 0);
 	assert_int_equal(vdgfe_cmd_resp_type(fe, flush), OK);
