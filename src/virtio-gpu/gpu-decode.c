@@ -145,8 +145,13 @@ gpu_resp_t gpu_decode(const struct vu_mem *mem, struct gpu_cmd *cmd, uint64_t ac
 			desc->size);
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	}
-	/* the single copy of the request; handlers read only this */
-	if (vu_elem_read(mem, elem, 0, cmd->req.bytes, desc->size) < 0) {
+	/*
+	 * the single copy of the request; handlers read only this. The header is
+	 * in it already: read only the rest, or the guest could change the
+	 * header between the check above and the copy.
+	 */
+	if (vu_elem_read(mem, elem, sizeof(cmd->req.hdr), cmd->req.bytes + sizeof(cmd->req.hdr),
+		    desc->size - sizeof(cmd->req.hdr)) < 0) {
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	}
 	*ret_desc = desc;
