@@ -111,7 +111,7 @@ bool itest_daemon_alive(struct itest_daemon *d)
 	return true;
 }
 
-static char *read_log(const struct itest_daemon *d)
+char *itest_daemon_log(const struct itest_daemon *d)
 {
 	FILE *f = fopen(d->errlog, "r");
 	char *buf;
@@ -133,16 +133,34 @@ static char *read_log(const struct itest_daemon *d)
 
 bool itest_daemon_log_contains(struct itest_daemon *d, const char *s)
 {
-	char *log = read_log(d);
+	char *log = itest_daemon_log(d);
 	bool found = log && strstr(log, s);
 
 	free(log);
 	return found;
 }
 
+unsigned int itest_daemon_log_count(const struct itest_daemon *d, const char *s)
+{
+	char *log = itest_daemon_log(d);
+	unsigned int n = 0;
+
+	for (char *line = log; line && *line;) {
+		char *end = strchr(line, '\n');
+
+		if (end) {
+			*end = '\0';
+		}
+		n += strstr(line, s) != NULL;
+		line = end ? end + 1 : line + strlen(line);
+	}
+	free(log);
+	return n;
+}
+
 static void dump_log(const struct itest_daemon *d)
 {
-	char *log = read_log(d);
+	char *log = itest_daemon_log(d);
 	size_t len = log ? strlen(log) : 0;
 
 	/* the end is what matters; a long run logs a lot */
@@ -200,15 +218,20 @@ int itest_daemon_stop(struct itest_daemon *d)
 	return ret;
 }
 
-int itest_group_setup(void **state)
+int itest_group_setup_args(const char *const *extra)
 {
-	(void)state;
-	if (itest_daemon_start(&itest_d, itest_bin, NULL) < 0) {
+	if (itest_daemon_start(&itest_d, itest_bin, extra) < 0) {
 		dump_log(&itest_d);
 		fixture_failed = true;
 		return -1;
 	}
 	return 0;
+}
+
+int itest_group_setup(void **state)
+{
+	(void)state;
+	return itest_group_setup_args(NULL);
 }
 
 int itest_group_teardown(void **state)
@@ -309,6 +332,45 @@ uint64_t itest_resource(struct vdgfe *fe, uint32_t id, uint32_t format, uint32_t
 int itest_exec(struct vdgfe *fe, unsigned int q, const void *req, size_t len)
 {
 	return vdgfe_gpu_exec(fe, q, req, len, NULL, 0, NULL);
+}
+
+void itest_batch(struct vdgfe *fe, uint32_t n, itest_req_fn fn, void *arg, uint32_t want)
+{
+	struct vdgfe_submit_opts opts = {.indirect = true, .no_kick = true};
+	struct vdgfe_vq *vq = &fe->vqs[VDGFE_CTRLQ];
+	uint8_t *buf = malloc(ITEST_BATCH_REQ_MAX);
+	struct vdgfe_cmd **cmds = calloc(vq->num, sizeof(*cmds));
+
+	assert_non_null(buf);
+	assert_non_null(cmds);
+	assert_true(vq->num_free > 0);
+	for (uint32_t base = 0; base < n;) {
+		uint32_t batch = n - base < vq->num_free ? n - base : vq->num_free;
+
+		for (uint32_t i = 0; i < batch; i++) {
+			size_t len = fn(fe, base + i, buf, arg);
+
+			assert_true(len > 0 && len <= ITEST_BATCH_REQ_MAX);
+			assert_int_equal(
+			        vdgfe_gpu_submit(fe, VDGFE_CTRLQ, buf, len,
+			                sizeof(struct virtio_gpu_ctrl_hdr), &opts, &cmds[i]),
+			        0);
+		}
+		assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+		assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+		for (uint32_t i = 0; i < batch; i++) {
+			uint32_t type = vdgfe_cmd_resp_type(fe, cmds[i]);
+
+			if (type != want) {
+				fail_msg("batched request %u: answer 0x%x, want 0x%x", base + i,
+				        type, want);
+			}
+			vdgfe_cmd_free(fe, cmds[i]);
+		}
+		base += batch;
+	}
+	free(cmds);
+	free(buf);
 }
 
 /* Byte positions of R, G, B and A (-1: X) in memory order, per virtio-gpu.md §7. */

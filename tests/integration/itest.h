@@ -50,9 +50,15 @@ bool itest_daemon_alive(struct itest_daemon *d);
 int itest_daemon_stop(struct itest_daemon *d);
 /* Does the daemon's stderr so far contain s? */
 bool itest_daemon_log_contains(struct itest_daemon *d, const char *s);
+/* The daemon's stderr so far (caller frees), or NULL. */
+char *itest_daemon_log(const struct itest_daemon *d);
+/* Lines of the daemon's stderr so far that contain s. */
+unsigned int itest_daemon_log_count(const struct itest_daemon *d, const char *s);
 
 /* cmocka group fixtures for one daemon per file, and the per-test teardown. */
 int itest_group_setup(void **state);
+/* The group's daemon with extra arguments (NULL-ended); a failure is remembered for itest_exit. */
+int itest_group_setup_args(const char *const *extra);
 int itest_group_teardown(void **state);
 int itest_teardown(void **state);
 /* main's exit status: cmocka's result, or 1 if a fixture failed (cmocka ignores those). */
@@ -80,6 +86,19 @@ uint64_t itest_resource(struct vdgfe *fe, uint32_t id, uint32_t format, uint32_t
 
 /* Response type helpers around vdgfe_gpu_exec. */
 int itest_exec(struct vdgfe *fe, unsigned int q, const void *req, size_t len);
+
+/* Largest request an itest_batch() builder may write. */
+#define ITEST_BATCH_REQ_MAX 4096
+/* Writes control-queue request number i into buf (ITEST_BATCH_REQ_MAX bytes); returns its length.
+ */
+typedef size_t (*itest_req_fn)(struct vdgfe *fe, uint32_t i, void *buf, void *arg);
+/*
+ * Sends n control-queue requests built by fn, as many at a time as the ring
+ * holds (one indirect chain each, one kick per batch), and asserts that
+ * request i is answered want (the first mismatch fails the test with i).
+ * This is how a limit of thousands of objects is reached in milliseconds.
+ */
+void itest_batch(struct vdgfe *fe, uint32_t n, itest_req_fn fn, void *arg, uint32_t want);
 
 /* Pixel value the display must show for guest bytes b[0..3] of format fmt (x8r8g8b8, X=0). */
 uint32_t itest_expected_xrgb(uint32_t fmt, const uint8_t b[4]);

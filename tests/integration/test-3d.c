@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,9 +36,11 @@
 #define VIRGL_CMD0(cmd, obj, len)                                                                  \
 	((uint32_t)(cmd) | ((uint32_t)(obj) << 8) | ((uint32_t)(len) << 16))
 
-/* The daemon's documented limits (src/virtio-gpu/gpu-priv.h). */
+/* The daemon's documented limits (src/virtio-gpu/gpu-priv.h, src/vhost-user/vu-vring.h). */
 #define MAX_CONTEXTS 1024u
 #define MAX_SUBMIT_SIZE (4u << 20)
+#define MAX_PENDING_FENCES 1024u
+#define VRING_MAX_SIZE 1024u
 
 #define POISON 0xaa
 #define CANARY_LEN 64
@@ -49,7 +52,7 @@ static const char *const virgl_args[] = {"--gpu-mode", "virglrenderer", NULL};
 static int group_setup(void **state)
 {
 	(void)state;
-	if (itest_daemon_start(&itest_d, itest_bin, virgl_args) < 0) {
+	if (itest_group_setup_args(virgl_args) < 0) {
 		fprintf(stderr, "test-3d: the daemon did not start in virglrenderer mode\n");
 		return -1;
 	}
@@ -1530,23 +1533,29 @@ static void busy_session_and_drop(void)
 	itest_fe_destroy();
 }
 
-static void fenced_work_completes(struct vdgfe *fe)
+/* Context ctx and texture res are created; 8 fenced commands on them complete in order. */
+static void fenced_work_completes_on(struct vdgfe *fe, uint32_t ctx, uint32_t res)
 {
 	struct fenced f[8];
 
-	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
-	tex_with_backing(fe, 1, 16, 16);
+	assert_int_equal(ctx_create(fe, ctx), VIRTIO_GPU_RESP_OK_NODATA);
+	tex_with_backing(fe, res, 16, 16);
 	for (unsigned int i = 0; i < 8; i++) {
 		if (i % 2) {
-			queue_transfer(fe, &f[i], 0, 1, true, 1 + i, VIRTIO_GPU_RESP_OK_NODATA);
+			queue_transfer(fe, &f[i], 0, res, true, 1 + i, VIRTIO_GPU_RESP_OK_NODATA);
 		} else {
-			queue_submit(fe, &f[i], 1, true, 1 + i, VIRTIO_GPU_RESP_OK_NODATA);
+			queue_submit(fe, &f[i], ctx, true, 1 + i, VIRTIO_GPU_RESP_OK_NODATA);
 		}
 	}
 	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
 	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
 	check_fenced(fe, f, 8);
 	free_fenced(fe, f, 8);
+}
+
+static void fenced_work_completes(struct vdgfe *fe)
+{
+	fenced_work_completes_on(fe, 1, 1);
 }
 
 static void test_reconnect(void **state)
@@ -1781,6 +1790,366 @@ static void test_fence_ring_without_context_init(void **state)
 	assert_int_equal(ctx_destroy(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
 }
 
+/* ---- limits and faults ------------------------------------------------------------------ */
+
+/* A daemon of the test's own (its log is read); own_teardown stops it after a failure. */
+static struct itest_daemon own = {.pid = -1};
+
+static int own_teardown(void **state)
+{
+	itest_fe_destroy();
+	if (own.pid > 0) {
+		itest_daemon_stop(&own);
+	}
+	return itest_teardown(state);
+}
+
+/*
+ * GPU_MAX_PENDING_FENCES (1024, the ring size limit): a control ring of 1024
+ * holds 1024 fenced commands at once (indirect chains, one kick: all are
+ * dispatched, and held, before the loop can see a fence retire). The
+ * daemon, with trace logging, says how many it holds: 1024 at the peak,
+ * never more. Every one is answered in order with its fence. A fenced
+ * cursor command on top is the 1025th: the daemon holds it only if fences
+ * retired meanwhile, else answers it at once; either way it is answered
+ * with its fence echoed, and the count never reaches 1025.
+ */
+static void test_fence_limit(void **state)
+{
+	struct vdgfe_submit_opts opts = {.indirect = true, .no_kick = true};
+	struct fenced *f = calloc(MAX_PENDING_FENCES, sizeof(*f));
+	struct virtio_gpu_update_cursor mc;
+	struct vdgfe_cmd *cursor = NULL;
+	struct vdgfe_config cfg;
+	struct vdgfe *fe;
+	uint8_t resp[64];
+	double t0 = now_s();
+
+	(void)state;
+	assert_non_null(f);
+	setenv("RUST_LOG", "trace", 1);
+	assert_int_equal(itest_daemon_start(&own, itest_bin, virgl_args), 0);
+	unsetenv("RUST_LOG");
+	itest_config(&cfg);
+	cfg.socket_path = own.sock;
+	cfg.want_virgl = true;
+	cfg.ctrl_qsize = VRING_MAX_SIZE;
+	fe = itest_fe_start(&cfg);
+	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(fe->vqs[VDGFE_CTRLQ].num_free, MAX_PENDING_FENCES);
+	for (uint32_t i = 0; i < MAX_PENDING_FENCES; i++) {
+		size_t len;
+		void *req = submit_req(1, 16, sub_ctx_stream, 4, 16, true, 1000 + i, &len);
+
+		f[i] = (struct fenced){.fence = true,
+		        .fence_id = 1000 + i,
+		        .ctx = 1,
+		        .want = VIRTIO_GPU_RESP_OK_NODATA};
+		assert_int_equal(
+		        vdgfe_gpu_submit(fe, VDGFE_CTRLQ, req, len, 64, &opts, &f[i].cmd), 0);
+		assert_int_equal(vdgfe_mem_fill(fe, f[i].cmd->resp_gpa, POISON, 64), 0);
+		free(req);
+	}
+	memset(&mc, 0, sizeof(mc));
+	hdr_init(&mc.hdr, VIRTIO_GPU_CMD_MOVE_CURSOR, 0, true, 99999);
+	mc.pos.x = htole32(5);
+	assert_int_equal(
+	        vdgfe_gpu_submit(fe, VDGFE_CURSORQ, &mc, sizeof(mc), 24, &opts, &cursor), 0);
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+	assert_true(vdgfe_gpu_kick(fe, VDGFE_CURSORQ) >= 0);
+	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+	check_fenced(fe, f, MAX_PENDING_FENCES);
+	for (size_t i = 1; i < MAX_PENDING_FENCES; i++) {
+		assert_true(f[i].cmd->done_seq > f[i - 1].cmd->done_seq);
+	}
+	assert_int_equal(vdgfe_cmd_resp(fe, cursor, resp, 24), 24);
+	assert_int_equal(le32_at(resp), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(le32_at(resp + 4), VIRTIO_GPU_FLAG_FENCE);
+	assert_int_equal(le64_at(resp + 8), 99999);
+	vdgfe_cmd_free(fe, cursor);
+	free_fenced(fe, f, MAX_PENDING_FENCES);
+	free(f);
+	fprintf(stderr, "test-3d: %u fenced commands in flight, answered in %.2f s\n",
+	        MAX_PENDING_FENCES, now_s() - t0);
+	/* the daemon held exactly the limit at once, and never more */
+	assert_true(itest_daemon_log_contains(&own, " (1024 pending)"));
+	assert_false(itest_daemon_log_contains(&own, "(1025 pending)"));
+	fprintf(stderr, "test-3d: the fenced cursor command, the 1025th, was %s\n",
+	        itest_daemon_log_contains(&own, "fence 1025 held") ? "held (fences had retired)"
+	                                                           : "answered at once");
+	/* fences keep working after the full ring */
+	fenced_work_completes_on(fe, 2, 10);
+	itest_fe_destroy();
+	assert_int_equal(itest_daemon_stop(&own), 0);
+}
+
+/* A memfd of size bytes mapped here. */
+static int new_memfd(size_t size, uint8_t **ret_map)
+{
+	int fd = memfd_create("test-3d-ram1", MFD_CLOEXEC);
+	void *p;
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(p != MAP_FAILED);
+	*ret_map = p;
+	return fd;
+}
+
+/* SET_MEM_TABLE of fe's region 0 (the rings) and, if fd >= 0, region 1 from fd mapped at hva. */
+static int set_mem_table(struct vdgfe *fe, int fd, uint8_t *hva)
+{
+	struct {
+		uint32_t nregions, padding;
+		struct vu_mem_region r[2];
+	} t;
+	int fds[2] = {fe->regions[0].fd, fd};
+
+	memset(&t, 0, sizeof(t));
+	t.nregions = fd >= 0 ? 2 : 1;
+	t.r[0] = (struct vu_mem_region){
+	        fe->regions[0].gpa, fe->regions[0].size, (uintptr_t)fe->regions[0].hva, 0};
+	t.r[1] = (struct vu_mem_region){fe->regions[1].gpa, fe->regions[1].size, (uintptr_t)hva, 0};
+	return vdgfe_send(fe, VU_REQ_SET_MEM_TABLE, &t,
+	        VU_MEM_TABLE_HDR_SIZE + t.nregions * (uint32_t)sizeof(t.r[0]), fds, t.nregions,
+	        true);
+}
+
+/*
+ * virglrenderer keeps host iovecs of a resource's backing: after every
+ * memory-table change the daemon must give it new ones (docs/security.md
+ * rule 3). A texture backed in region 1; region 1 replaced by a new memfd:
+ * TRANSFER_TO_HOST_3D reads the new memory and TRANSFER_FROM_HOST_3D writes
+ * into it (stale iovecs would point into an unmapped range: a crash, or an
+ * ASan report). Region 1 left out: the transfers are refused. Region 1 back:
+ * they work again.
+ */
+static void test_mem_table_replaced_3d(void **state)
+{
+	const uint32_t w = 16, h = 16, size = w * h * 4;
+	const struct xfer all = {.w = w, .h = h, .d = 1};
+	struct vdgfe_config cfg;
+	struct vdgfe *fe;
+	uint8_t *pat_a = malloc(size), *pat_b = malloc(size), *got = malloc(size), *map;
+	uint64_t b, off;
+	size_t size1;
+	int fd;
+
+	(void)state;
+	assert_non_null(pat_a);
+	assert_non_null(pat_b);
+	assert_non_null(got);
+	itest_config(&cfg);
+	cfg.want_virgl = true;
+	cfg.split_mem = true;
+	cfg.region_gap = UINT64_C(1) << 20;
+	fe = itest_fe_start(&cfg);
+	size1 = fe->regions[1].size;
+	b = fe->regions[1].gpa + 4096;
+	off = b - fe->regions[1].gpa;
+	fill_pattern(pat_a, size, 1);
+	fill_pattern(pat_b, size, 2);
+	assert_int_equal(create_tex(fe, 1, w, h), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_mem_alloc_at(fe, b, size), 0);
+	assert_int_equal(vdgfe_mem_write(fe, b, pat_a, size), 0);
+	assert_int_equal(vdgfe_gpu_attach_backing(fe, 1, b, size, 256), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, 0, 1, &all),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+
+	/* region 1 from a new memfd holding pattern B */
+	fd = new_memfd(size1, &map);
+	memcpy(map + off, pat_b, size);
+	assert_int_equal(set_mem_table(fe, fd, map), 0);
+	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, 0, 1, &all),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	memset(map + off, 0x55, size);
+	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, 0, 1, &all),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	assert_memory_equal(map + off, pat_b, size);
+	/* the old memory is not touched any more */
+	assert_int_equal(vdgfe_mem_read(fe, b, got, size), 0);
+	assert_memory_equal(got, pat_a, size);
+
+	/* region 1 gone: the backing is outside guest memory, the renderer has none */
+	assert_int_equal(set_mem_table(fe, -1, NULL), 0);
+	for (uint32_t type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D;
+	        type <= VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D; type++) {
+		assert_int_equal(
+		        transfer(fe, type, 0, 1, &all), VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	}
+	assert_memory_equal(map + off, pat_b, size);
+	assert_daemon_answers(fe);
+
+	/* the original region 1 back: the same guest addresses, its memory */
+	assert_int_equal(set_mem_table(fe, fe->regions[1].fd, fe->regions[1].hva), 0);
+	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, 0, 1, &all),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_mem_read(fe, b, got, size), 0);
+	assert_memory_equal(got, pat_b, size);
+	/* detached and unreferenced after all that */
+	assert_int_equal(vdgfe_gpu_detach_backing(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_gpu_resource_unref(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	munmap(map, size1);
+	close(fd);
+	free(pat_a);
+	free(pat_b);
+	free(got);
+}
+
+struct repeat {
+	const void *req;
+	size_t len;
+};
+
+static size_t build_repeat(struct vdgfe *fe, uint32_t i, void *buf, void *arg)
+{
+	const struct repeat *r = arg;
+
+	(void)fe;
+	(void)i;
+	memcpy(buf, r->req, r->len);
+	return r->len;
+}
+
+static void repeat(struct vdgfe *fe, const void *req, size_t len, uint32_t n, uint32_t want)
+{
+	struct repeat r = {req, len};
+
+	itest_batch(fe, n, build_repeat, &r, want);
+}
+
+/*
+ * CVE-2021-3544: QEMU's vhost-user-gpu leaked memory on repeated 3D
+ * commands (virgl_cmd_get_capset, RESOURCE_ATTACH_BACKING of a resource
+ * that has one, error paths of resource creation). Each is repeated here
+ * on its good and its error paths and must get its answer every time; the
+ * budget of host memory is unchanged after them; under ASan the daemon's
+ * LeakSanitizer has its say when the group's daemon exits.
+ */
+static void test_repeated_errors_no_leak_3d(void **state)
+{
+	const uint32_t reps = 300;
+	struct vdgfe_config cfg;
+	struct vdgfe *fe;
+	struct virtio_gpu_get_capset capset;
+	struct virtio_gpu_resource_create_3d create;
+	struct create_3d c;
+	struct capset cs;
+	uint64_t gpa;
+
+	(void)state;
+	itest_config(&cfg);
+	cfg.want_virgl = true;
+	cfg.ctrl_qsize = 1024;
+	fe = itest_fe_start(&cfg);
+	get_capset_info(fe, 1, &cs);
+	/* GET_CAPSET: the whole capset each time (a heap buffer per answer), and refused ones */
+	{
+		struct vdgfe_submit_opts opts = {.indirect = true, .no_kick = true};
+		struct vdgfe_cmd *cmds[64];
+
+		capset_req(&capset, cs.id, cs.max_version);
+		for (uint32_t round = 0; round < reps / 60; round++) {
+			for (uint32_t i = 0; i < 60; i++) {
+				assert_int_equal(
+				        vdgfe_gpu_submit(fe, VDGFE_CTRLQ, &capset, sizeof(capset),
+				                24 + cs.max_size, &opts, &cmds[i]),
+				        0);
+			}
+			assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
+			assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+			for (uint32_t i = 0; i < 60; i++) {
+				assert_int_equal(vdgfe_cmd_resp_type(fe, cmds[i]),
+				        VIRTIO_GPU_RESP_OK_CAPSET);
+				assert_int_equal(cmds[i]->used_len, 24 + cs.max_size);
+				vdgfe_cmd_free(fe, cmds[i]);
+			}
+		}
+	}
+	capset_req(&capset, cs.id, cs.max_version + 1);
+	repeat(fe, &capset, sizeof(capset), reps, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	capset_req(&capset, 77, 0);
+	repeat(fe, &capset, sizeof(capset), reps, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+
+	/* RESOURCE_CREATE_3D: refused by virglrenderer (after our checks), by the budget, id in use
+	 */
+	gpa = tex_with_backing(fe, 1, 16, 16);
+	c = (struct create_3d){.target = 99,
+	        .format = VIRGL_FORMAT_B8G8R8A8_UNORM,
+	        .bind = VIRGL_BIND_SAMPLER_VIEW,
+	        .width = 16,
+	        .height = 16,
+	        .depth = 1,
+	        .array_size = 1};
+	create_3d_req(&create, 2, &c);
+	repeat(fe, &create, sizeof(create), reps, VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
+	c.target = PIPE_TEXTURE_2D;
+	c.width = c.height = 16384;
+	c.array_size = 4;
+	create_3d_req(&create, 2, &c);
+	repeat(fe, &create, sizeof(create), reps, VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY);
+	c.width = c.height = 16;
+	c.array_size = 1;
+	create_3d_req(&create, 1, &c);
+	repeat(fe, &create, sizeof(create), reps, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
+	/* ATTACH_BACKING of a resource that has one */
+	{
+		struct {
+			struct virtio_gpu_resource_attach_backing a;
+			struct virtio_gpu_mem_entry e;
+		} att;
+
+		memset(&att, 0, sizeof(att));
+		hdr_init(&att.a.hdr, VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING, 0, false, 0);
+		att.a.resource_id = htole32(1);
+		att.a.nr_entries = htole32(1);
+		att.e.addr = htole64(gpa);
+		att.e.length = htole32(1024);
+		repeat(fe, &att, sizeof(att), reps, VIRTIO_GPU_RESP_ERR_UNSPEC);
+	}
+	/* CTX_CREATE of an id in use */
+	{
+		struct virtio_gpu_ctx_create cc;
+
+		assert_int_equal(ctx_create(fe, 5), VIRTIO_GPU_RESP_OK_NODATA);
+		memset(&cc, 0, sizeof(cc));
+		hdr_init(&cc.hdr, VIRTIO_GPU_CMD_CTX_CREATE, 5, false, 0);
+		cc.nlen = htole32(64);
+		memset(cc.debug_name, 'x', sizeof(cc.debug_name));
+		repeat(fe, &cc, sizeof(cc), reps, VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
+	}
+	/* the good paths of the same, repeated: attach/detach, create/unref, ctx create/destroy */
+	for (uint32_t i = 0; i < 100; i++) {
+		assert_int_equal(vdgfe_gpu_detach_backing(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(vdgfe_gpu_attach_backing(fe, 1, gpa, 16 * 16 * 4, 256),
+		        VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(create_tex(fe, 3, 16, 16), VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(vdgfe_gpu_attach_backing(fe, 3, gpa, 16 * 16 * 4, 0),
+		        VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(vdgfe_gpu_resource_unref(fe, 3), VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(ctx_create(fe, 6), VIRTIO_GPU_RESP_OK_NODATA);
+		assert_int_equal(ctx_destroy(fe, 6), VIRTIO_GPU_RESP_OK_NODATA);
+	}
+	/* the resource still transfers; the budget is whole once it is gone */
+	const struct xfer all = {.w = 16, .h = 16, .d = 1};
+
+	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, 0, 1, &all),
+	        VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(vdgfe_gpu_resource_unref(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
+	c = (struct create_3d){.target = PIPE_BUFFER,
+	        .format = VIRGL_FORMAT_B8G8R8A8_UNORM,
+	        .bind = VIRGL_BIND_SAMPLER_VIEW,
+	        .width = 1u << 28,
+	        .height = 1,
+	        .depth = 1,
+	        .array_size = 1}; /* estimated at 4 bytes a texel: exactly 1 GiB */
+	assert_int_equal(create_3d(fe, 7, &c), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_int_equal(create_tex(fe, 8, 1, 1), VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY);
+	assert_int_equal(vdgfe_gpu_resource_unref(fe, 7), VIRTIO_GPU_RESP_OK_NODATA);
+	assert_daemon_answers(fe);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -1810,8 +2179,12 @@ int main(int argc, char **argv)
 	        cmocka_unit_test_teardown(test_cursor_virgl, itest_teardown),
 	        cmocka_unit_test_teardown(test_reconnect, itest_teardown),
 	        cmocka_unit_test_teardown(test_stop_restart_with_fences, itest_teardown),
+	        cmocka_unit_test_teardown(test_fence_limit, own_teardown),
+	        cmocka_unit_test_teardown(test_mem_table_replaced_3d, itest_teardown),
+	        cmocka_unit_test_teardown(test_repeated_errors_no_leak_3d, itest_teardown),
 	};
 
 	itest_init(argc, argv);
-	return cmocka_run_group_tests(tests, group_setup, itest_group_teardown);
+	/* itest_exit: a failed fixture (a sanitizer report at the daemon's exit) fails the run */
+	return itest_exit(cmocka_run_group_tests(tests, group_setup, itest_group_teardown));
 }

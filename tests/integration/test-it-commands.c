@@ -496,7 +496,9 @@ static void test_attach_backing(void **state)
 		ents[i].length = htole32(4);
 	}
 	assert_int_equal(attach_raw(fe, 3, 0, 0, ents), E_UNSPEC);
+	/* one past GPU_MAX_BACKING_ENTRIES, all of them sent; and the largest count, not sent */
 	assert_int_equal(attach_raw(fe, 3, 16385, 16385, ents), E_UNSPEC);
+	assert_int_equal(attach_raw(fe, 3, 0xffffffffu, 1, ents), E_UNSPEC);
 	/* entries announced but not all sent */
 	assert_int_equal(attach_raw(fe, 3, 4, 2, ents), E_UNSPEC);
 	assert_int_equal(attach_raw(fe, 3, 1, 0, ents), E_UNSPEC);

@@ -7,14 +7,23 @@
  * 8.2+, a second GPU_SET_SOCKET replacing the first, the frontend closing
  * the socket (even with a frame half sent) and a new socket after that.
  *
+ * Faults while the daemon waits for a display reply (GET_DISPLAY_INFO, or
+ * GET_EDID, which may ask for the display info first): the frontend closes
+ * both sockets (the next frontend is served), closes only the display socket
+ * (the guest gets the daemon's own answer and the queued commands run), or
+ * never answers (the reply timeout answers for it).
+ *
  * Usage: test-it-display path/to/vhost-device-gpu
  */
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "itest.h"
@@ -316,6 +325,265 @@ static void test_display_closed(void **state)
 	assert_int_equal(fe->sink.violations, 0);
 }
 
+/* ---- a display reply awaited ------------------------------------------------------------ */
+
+/* GET_DISPLAY_INFO or GET_EDID of scanout, submitted (kicked), not waited for. */
+static struct vdgfe_cmd *submit_query(struct vdgfe *fe, uint32_t type, uint32_t scanout)
+{
+	struct virtio_gpu_cmd_get_edid req;
+	struct vdgfe_cmd *cmd = NULL;
+	bool edid = type == VIRTIO_GPU_CMD_GET_EDID;
+
+	memset(&req, 0, sizeof(req));
+	vdgfe_gpu_hdr(fe, &req.hdr, type);
+	req.scanout = htole32(scanout);
+	assert_int_equal(
+	        vdgfe_gpu_submit(fe, VDGFE_CTRLQ, &req, edid ? sizeof(req) : sizeof(req.hdr),
+	                edid ? sizeof(struct virtio_gpu_resp_edid)
+	                     : sizeof(struct virtio_gpu_resp_display_info),
+	                NULL, &cmd),
+	        0);
+	return cmd;
+}
+
+#define QUEUED 3
+
+/* RESOURCE_CREATE_2D of ids first.., queued behind a command the daemon holds. */
+static void submit_creates(struct vdgfe *fe, uint32_t first, struct vdgfe_cmd **cmds)
+{
+	for (uint32_t i = 0; i < QUEUED; i++) {
+		struct virtio_gpu_resource_create_2d c;
+
+		memset(&c, 0, sizeof(c));
+		vdgfe_gpu_hdr(fe, &c.hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_2D);
+		c.resource_id = htole32(first + i);
+		c.format = htole32(XRGB);
+		c.width = c.height = htole32(8);
+		assert_int_equal(
+		        vdgfe_gpu_submit(fe, VDGFE_CTRLQ, &c, sizeof(c), 24, NULL, &cmds[i]), 0);
+	}
+}
+
+/* Nothing of query and the queued commands was answered: the control queue waits. */
+static void assert_held(struct vdgfe *fe, struct vdgfe_cmd *query, struct vdgfe_cmd **cmds)
+{
+	usleep(20000);
+	assert_true(vdgfe_gpu_poll(fe) >= 0);
+	assert_false(query->done);
+	for (unsigned int i = 0; i < QUEUED; i++) {
+		assert_false(cmds[i]->done);
+	}
+}
+
+/*
+ * Waits, answering nothing, until the daemon's next display message has
+ * arrived whole; returns its request id (still unread).
+ */
+static uint32_t peek_display(struct vdgfe *fe)
+{
+	struct vugpu_msg_header h;
+	struct pollfd p = {.fd = fe->sink.fd, .events = POLLIN};
+
+	for (int i = 0; i < ITEST_TIMEOUT_MS / 10; i++) {
+		ssize_t n;
+
+		assert_true(poll(&p, 1, 10) >= 0);
+		n = recv(fe->sink.fd, &h, sizeof(h), MSG_PEEK | MSG_DONTWAIT);
+		if (n == (ssize_t)sizeof(h)) {
+			return h.request;
+		}
+	}
+	fail_msg("no display message within %d ms", ITEST_TIMEOUT_MS);
+	return 0;
+}
+
+/* The daemon serves a fresh frontend: display info from the sink, a frame. */
+static void check_serves(void)
+{
+	struct virtio_gpu_resp_display_info info;
+	struct virtio_gpu_resp_edid edid;
+	struct vdgfe *fe = itest_fe_start(NULL);
+
+	assert_int_equal(vdgfe_gpu_get_display_info(fe, &info), VIRTIO_GPU_RESP_OK_DISPLAY_INFO);
+	assert_int_equal(fe->sink.counts[VUGPU_GET_DISPLAY_INFO], 1);
+	assert_int_equal(vdgfe_gpu_get_edid(fe, 0, &edid), VIRTIO_GPU_RESP_OK_EDID);
+	show_resource(fe, 1, XRGB, 40, 30);
+	check_screen(fe, XRGB, 40, 30);
+	assert_int_equal(fe->sink.violations, 0);
+	itest_fe_destroy();
+}
+
+/*
+ * The frontend goes away (control and display sockets closed) while the
+ * daemon holds a command for a display reply, with more commands queued
+ * behind it: the daemon frees the held command and serves the next one.
+ */
+static void test_disconnect_display_reply_awaited(void **state)
+{
+	struct vdgfe_cmd *cmds[QUEUED], *q;
+	struct virtio_gpu_resp_display_info info;
+	struct vdgfe_config cfg;
+	struct vdgfe *fe;
+
+	(void)state;
+	/* GET_DISPLAY_INFO asked of a display that never answers */
+	itest_config(&cfg);
+	cfg.sink.no_display_info = true;
+	fe = itest_fe_start(&cfg);
+	q = submit_query(fe, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
+	submit_creates(fe, 1, cmds);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_GET_DISPLAY_INFO, 1), 0);
+	assert_held(fe, q, cmds);
+	itest_fe_destroy();
+	check_serves();
+
+	/* GET_EDID before any display info: the daemon asks for the display info first */
+	fe = itest_fe_start(&cfg);
+	q = submit_query(fe, VIRTIO_GPU_CMD_GET_EDID, 0);
+	submit_creates(fe, 1, cmds);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_GET_DISPLAY_INFO, 1), 0);
+	assert_held(fe, q, cmds);
+	assert_int_equal(fe->sink.counts[VUGPU_GET_EDID], 0);
+	itest_fe_destroy();
+	check_serves();
+
+	/* GET_EDID asked of the display (the display info known): gone before the answer */
+	itest_config(&cfg);
+	cfg.sink.protocol_features = VU_BIT(VUGPU_PROTOCOL_F_EDID);
+	fe = itest_fe_start(&cfg);
+	assert_int_equal(vdgfe_gpu_get_display_info(fe, &info), VIRTIO_GPU_RESP_OK_DISPLAY_INFO);
+	itest_drain_display(fe);
+	q = submit_query(fe, VIRTIO_GPU_CMD_GET_EDID, 0);
+	submit_creates(fe, 1, cmds);
+	assert_int_equal(peek_display(fe), VUGPU_GET_EDID);
+	usleep(20000);
+	assert_true(vdgfe_gpu_poll(fe) >= 0);
+	assert_false(q->done);
+	itest_fe_destroy();
+	check_serves();
+}
+
+static bool edid_valid(const uint8_t *e)
+{
+	static const uint8_t magic[8] = {0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0};
+	uint8_t sum = 0;
+
+	for (unsigned int i = 0; i < 128; i++) {
+		sum = (uint8_t)(sum + e[i]);
+	}
+	return memcmp(e, magic, 8) == 0 && sum == 0;
+}
+
+/* The held command and those queued behind it are all answered; checks the query's answer. */
+static void wait_answers(struct vdgfe *fe, struct vdgfe_cmd *q, struct vdgfe_cmd **cmds,
+        uint32_t query_type, void *resp, size_t resp_len)
+{
+	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
+	assert_int_equal(vdgfe_cmd_resp_type(fe, q), query_type);
+	assert_int_equal(vdgfe_cmd_resp(fe, q, resp, resp_len), (int)resp_len);
+	vdgfe_cmd_free(fe, q);
+	for (unsigned int i = 0; i < QUEUED; i++) {
+		assert_int_equal(vdgfe_cmd_resp_type(fe, cmds[i]), OK);
+		vdgfe_cmd_free(fe, cmds[i]);
+	}
+}
+
+/*
+ * Only the display socket closes while a reply is awaited: the daemon
+ * answers the guest itself (its default 1280x800 output, or an EDID it
+ * makes), runs what was queued, and takes the next display socket.
+ */
+static void test_display_closed_reply_awaited(void **state)
+{
+	struct vdgfe_cmd *cmds[QUEUED], *q;
+	struct virtio_gpu_resp_display_info info;
+	struct virtio_gpu_resp_edid edid;
+	struct vdgfe_config cfg;
+	struct vdgfe *fe;
+
+	(void)state;
+	itest_config(&cfg);
+	cfg.sink.no_display_info = true;
+	cfg.sink.width = 1024; /* not the daemon's default: the answer shows who gave it */
+	cfg.sink.height = 768;
+	fe = itest_fe_start(&cfg);
+	q = submit_query(fe, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
+	submit_creates(fe, 1, cmds);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_GET_DISPLAY_INFO, 1), 0);
+	assert_held(fe, q, cmds);
+	vdgfe_sink_close(&fe->sink);
+	wait_answers(fe, q, cmds, VIRTIO_GPU_RESP_OK_DISPLAY_INFO, &info, sizeof(info));
+	assert_int_equal(le32toh(info.pmodes[0].enabled), 1);
+	assert_int_equal(le32toh(info.pmodes[0].r.width), 1280);
+	assert_int_equal(le32toh(info.pmodes[0].r.height), 800);
+	assert_int_equal(le32toh(info.pmodes[1].enabled), 0);
+	/* a new display socket that answers */
+	fe->sink.cfg.no_display_info = false;
+	assert_int_equal(new_display_socket(fe), 0);
+	assert_int_equal(vdgfe_gpu_get_display_info(fe, &info), VIRTIO_GPU_RESP_OK_DISPLAY_INFO);
+	assert_int_equal(le32toh(info.pmodes[0].r.width), 1024);
+
+	/* GET_EDID asked of the display, which closes instead of answering */
+	q = submit_query(fe, VIRTIO_GPU_CMD_GET_EDID, 0);
+	submit_creates(fe, 10, cmds);
+	assert_int_equal(peek_display(fe), VUGPU_GET_EDID);
+	assert_held(fe, q, cmds);
+	vdgfe_sink_close(&fe->sink);
+	memset(&edid, 0, sizeof(edid));
+	wait_answers(fe, q, cmds, VIRTIO_GPU_RESP_OK_EDID, &edid, sizeof(edid));
+	assert_int_equal(le32toh(edid.size), 128);
+	assert_true(edid_valid(edid.edid));
+	/* and the next socket works for frames */
+	assert_int_equal(new_display_socket(fe), 0);
+	show_resource(fe, 20, XRGB, 50, 40);
+	check_screen(fe, XRGB, 50, 40);
+	assert_int_equal(fe->sink.violations, 0);
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A display that never answers and never closes: after the reply timeout
+ * (VUGPU_REPLY_TIMEOUT_MS, 5 s) the daemon answers the guest itself and the
+ * queued commands run; the guest is not stuck behind the frontend.
+ */
+static void test_display_reply_timeout(void **state)
+{
+	struct vdgfe_cmd *cmds[QUEUED], *q;
+	struct virtio_gpu_resp_display_info info;
+	struct vdgfe_config cfg;
+	struct vdgfe *fe;
+	double t0, waited;
+
+	(void)state;
+	itest_config(&cfg);
+	cfg.sink.no_display_info = true;
+	fe = itest_fe_start(&cfg);
+	t0 = now_s();
+	q = submit_query(fe, VIRTIO_GPU_CMD_GET_DISPLAY_INFO, 0);
+	submit_creates(fe, 1, cmds);
+	assert_int_equal(itest_wait_sink(fe, VUGPU_GET_DISPLAY_INFO, 1), 0);
+	assert_held(fe, q, cmds);
+	wait_answers(fe, q, cmds, VIRTIO_GPU_RESP_OK_DISPLAY_INFO, &info, sizeof(info));
+	waited = now_s() - t0;
+	fprintf(stderr, "it-display: an unanswered GET_DISPLAY_INFO was answered after %.2f s\n",
+	        waited);
+	assert_true(waited >= 4.5);
+	assert_int_equal(le32toh(info.pmodes[0].enabled), 1);
+	assert_int_equal(le32toh(info.pmodes[0].r.width), 1280);
+	/* the session goes on */
+	assert_int_equal(vdgfe_gpu_resource_unref(fe, 1), OK);
+	assert_true(itest_daemon_alive(&itest_d));
+	itest_fe_destroy();
+	check_serves();
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -325,6 +593,9 @@ int main(int argc, char **argv)
 	        cmocka_unit_test_teardown(test_protocol_features, itest_teardown),
 	        cmocka_unit_test_teardown(test_second_set_socket, itest_teardown),
 	        cmocka_unit_test_teardown(test_display_closed, itest_teardown),
+	        cmocka_unit_test_teardown(test_disconnect_display_reply_awaited, itest_teardown),
+	        cmocka_unit_test_teardown(test_display_closed_reply_awaited, itest_teardown),
+	        cmocka_unit_test_teardown(test_display_reply_timeout, itest_teardown),
 	};
 
 	itest_init(argc, argv);

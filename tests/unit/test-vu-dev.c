@@ -26,12 +26,12 @@
 #define CONFIG_SIZE 16
 
 struct fake_device {
-	unsigned int kicks[2];
-	unsigned int stops[2];
+	unsigned int kicks[VU_MAX_QUEUES];
+	unsigned int stops[VU_MAX_QUEUES];
 	unsigned int resets;
 	unsigned int sockets;
 	uint64_t features;
-	uint8_t config[CONFIG_SIZE];
+	uint8_t config[VU_CONFIG_MAX_SIZE];
 };
 
 static uint64_t fake_get_features(void *opaque)
@@ -101,7 +101,8 @@ static void on_disconnect(void *data)
 	((struct fixture *)data)->disconnects++;
 }
 
-static int setup(void **state)
+/* A device of num_queues queues and config_size config bytes, attached to a socketpair. */
+static int setup_device(void **state, unsigned int num_queues, uint32_t config_size)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	int sv[2];
@@ -109,8 +110,8 @@ static int setup(void **state)
 	log_set_level(LOG_LEVEL_OFF);
 	f->loop = event_loop_create();
 	struct vu_dev_config cfg = {
-		.num_queues = 2,
-		.config_size = CONFIG_SIZE,
+		.num_queues = num_queues,
+		.config_size = config_size,
 		.ops = &fake_ops,
 		.opaque = &f->fake,
 		.on_disconnect = on_disconnect,
@@ -124,6 +125,11 @@ static int setup(void **state)
 	assert_int_equal(test_guest_mem_create(&f->g, 1 << 20, 0x100000), 0);
 	*state = f;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_device(state, 2, CONFIG_SIZE);
 }
 
 static int teardown(void **state)
@@ -665,6 +671,132 @@ static void test_reconnect_many(void **state)
 	assert_int_equal(f->disconnects, 100);
 }
 
+/*
+ * VU_MAX_QUEUES bounds the ring array: a device of 8 queues exists, 9 and 0
+ * do not. With 8 queues, index 7 is served and index 8 (or 255, the top of
+ * the KICK/CALL/ERR index byte) refused, per reply rule.
+ */
+static void test_max_queues(void **state)
+{
+	const struct vu_dev_config over = { .num_queues = VU_MAX_QUEUES + 1, .config_size = 16,
+		.ops = &fake_ops };
+	const struct vu_dev_config none = { .num_queues = 0, .config_size = 16, .ops = &fake_ops };
+	struct event_loop *loop = event_loop_create();
+	struct vu_msg_header hdr;
+	struct fixture *f;
+	uint64_t ack = 0;
+
+	assert_null(vu_dev_create(loop, &over));
+	assert_null(vu_dev_create(loop, &none));
+	event_loop_destroy(loop);
+
+	setup_device((void **)&f, VU_MAX_QUEUES, CONFIG_SIZE);
+	negotiate(f);
+	assert_int_equal(request_u64(f, VU_REQ_GET_QUEUE_NUM), VU_MAX_QUEUES);
+	for (uint32_t idx = VU_MAX_QUEUES - 1; idx <= VU_MAX_QUEUES; idx++) {
+		struct vu_vring_state st = { idx, 16 };
+		uint64_t file = idx | VU_VRING_NOFD_MASK;
+
+		send_msg(f, VU_REQ_SET_VRING_NUM, VU_VERSION | VU_FLAG_NEED_REPLY, &st, 8, NULL, 0);
+		assert_int_equal(wait_reply(f, &hdr, &ack, 8), GOT_REPLY);
+		assert_int_equal(ack, idx < VU_MAX_QUEUES ? 0 : 1);
+		/* ERR without an fd is valid for an existing ring */
+		send_msg(f, VU_REQ_SET_VRING_ERR, VU_VERSION | VU_FLAG_NEED_REPLY, &file, 8, NULL, 0);
+		assert_int_equal(wait_reply(f, &hdr, &ack, 8), GOT_REPLY);
+		assert_int_equal(ack, idx < VU_MAX_QUEUES ? 0 : 1);
+	}
+	assert_non_null(vu_dev_vring(f->dev, VU_MAX_QUEUES - 1));
+	assert_null(vu_dev_vring(f->dev, VU_MAX_QUEUES));
+	assert_int_equal(vu_dev_vring(f->dev, VU_MAX_QUEUES - 1)->num, 16);
+	/* the last ring's base: its own reply; one past: no reply can be shaped, dropped */
+	struct vu_vring_state base = { VU_MAX_QUEUES - 1, 0 };
+
+	send_msg(f, VU_REQ_GET_VRING_BASE, VU_VERSION, &base, 8, NULL, 0);
+	assert_int_equal(wait_reply(f, &hdr, &base, 8), GOT_REPLY);
+	assert_int_equal(base.index, VU_MAX_QUEUES - 1);
+	base.index = VU_MAX_QUEUES;
+	send_msg(f, VU_REQ_GET_VRING_BASE, VU_VERSION, &base, 8, NULL, 0);
+	assert_int_equal(wait_reply(f, &hdr, &base, 8), DISCONNECTED);
+	assert_int_equal(f->disconnects, 1);
+	teardown((void **)&f);
+}
+
+/*
+ * VU_CONFIG_MAX_SIZE: a device may have 256 config bytes (not 257), and a
+ * GET_CONFIG of all 256 is answered whole; 257 is refused (own reply: the
+ * session ends). SET_CONFIG of 256 works; 257 gets a failure ack.
+ */
+static void test_config_max_size(void **state)
+{
+	const struct vu_dev_config over = { .num_queues = 2,
+		.config_size = VU_CONFIG_MAX_SIZE + 1, .ops = &fake_ops };
+	struct event_loop *loop = event_loop_create();
+	struct vu_config *req = calloc(1, sizeof(*req) + 1);
+	uint8_t reply[VU_MAX_PAYLOAD];
+	struct vu_msg_header hdr;
+	struct fixture *f;
+	uint64_t ack = 0;
+
+	assert_non_null(req);
+	assert_null(vu_dev_create(loop, &over));
+	event_loop_destroy(loop);
+
+	setup_device((void **)&f, 2, VU_CONFIG_MAX_SIZE);
+	negotiate(f);
+	for (uint32_t i = 0; i < VU_CONFIG_MAX_SIZE; i++) {
+		f->fake.config[i] = (uint8_t)(i * 7 + 1);
+	}
+	req->size = VU_CONFIG_MAX_SIZE;
+	send_msg(f, VU_REQ_GET_CONFIG, VU_VERSION, req, VU_CONFIG_HDR_SIZE + VU_CONFIG_MAX_SIZE,
+		NULL, 0);
+	assert_int_equal(wait_reply(f, &hdr, reply, sizeof(reply)), GOT_REPLY);
+	assert_int_equal(hdr.size, VU_CONFIG_HDR_SIZE + VU_CONFIG_MAX_SIZE);
+	assert_memory_equal(reply + VU_CONFIG_HDR_SIZE, f->fake.config, VU_CONFIG_MAX_SIZE);
+	/* write all 256 back, changed */
+	for (uint32_t i = 0; i < VU_CONFIG_MAX_SIZE; i++) {
+		req->region[i] = (uint8_t)~i;
+	}
+	send_msg(f, VU_REQ_SET_CONFIG, VU_VERSION | VU_FLAG_NEED_REPLY, req,
+		VU_CONFIG_HDR_SIZE + VU_CONFIG_MAX_SIZE, NULL, 0);
+	assert_int_equal(wait_reply(f, &hdr, &ack, 8), GOT_REPLY);
+	assert_int_equal(ack, 0);
+	assert_memory_equal(f->fake.config, req->region, VU_CONFIG_MAX_SIZE);
+	/* one byte more */
+	req->size = VU_CONFIG_MAX_SIZE + 1;
+	send_msg(f, VU_REQ_SET_CONFIG, VU_VERSION | VU_FLAG_NEED_REPLY, req,
+		VU_CONFIG_HDR_SIZE + VU_CONFIG_MAX_SIZE + 1, NULL, 0);
+	assert_int_equal(wait_reply(f, &hdr, &ack, 8), GOT_REPLY);
+	assert_int_equal(ack, 1);
+	send_msg(f, VU_REQ_GET_CONFIG, VU_VERSION, req, VU_CONFIG_HDR_SIZE + VU_CONFIG_MAX_SIZE + 1,
+		NULL, 0);
+	assert_int_equal(wait_reply(f, &hdr, reply, sizeof(reply)), DISCONNECTED);
+	assert_int_equal(f->disconnects, 1);
+	free(req);
+	teardown((void **)&f);
+}
+
+/* VU_MAX_PAYLOAD: a message of exactly 4096 payload bytes is read whole and goes to its handler. */
+static void test_payload_at_limit(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t *payload = calloc(1, VU_MAX_PAYLOAD);
+	struct vu_msg_header hdr;
+	uint64_t ack = 0;
+
+	assert_non_null(payload);
+	negotiate(f);
+	/* SET_FEATURES must be 8 bytes: refused after the whole message was read */
+	send_msg(f, VU_REQ_SET_FEATURES, VU_VERSION | VU_FLAG_NEED_REPLY, payload, VU_MAX_PAYLOAD,
+		NULL, 0);
+	assert_int_equal(wait_reply(f, &hdr, &ack, 8), GOT_REPLY);
+	assert_int_equal(hdr.request, VU_REQ_SET_FEATURES);
+	assert_int_equal(ack, 1);
+	/* the next message is read from the right place: the stream is still in step */
+	assert_int_equal(request_u64(f, VU_REQ_GET_QUEUE_NUM), 2);
+	assert_int_equal(f->disconnects, 0);
+	free(payload);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -680,6 +812,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_partial_message_then_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mem_table_and_rings, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reconnect_many, setup, teardown),
+		cmocka_unit_test(test_max_queues),
+		cmocka_unit_test(test_config_max_size),
+		cmocka_unit_test_setup_teardown(test_payload_at_limit, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
