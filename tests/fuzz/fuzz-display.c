@@ -6,10 +6,10 @@
  * display info and EDIDs and sends scanouts, frames and cursors. When the
  * channel reports it closed, the harness destroys it, as gpu-device.c does.
  *
- * Input: one flags byte, then records of an op byte (mod 11) and its fields:
+ * Input: one flags byte, then records of an op byte (mod 13) and its fields:
  *   flags bit 0: shrink the channel's send buffer, so frames queue up and
  *   the EPOLLOUT and partial-send paths run; bit 1: answer the protocol
- *   features request validly at once
+ *   features request validly at once; bit 2: valid answers offer DMABUF2
  *   0  raw reply bytes: len u8, bytes written to QEMU's end
  *   1  disp_get_display_info()
  *   2  disp_get_edid(): scanout u8
@@ -23,12 +23,18 @@
  *   8  QEMU reads what was sent and answers each request validly
  *   9  run the loop, waiting for timers (2 ms) if the channel closed its end
  *   10 a well-formed reply: request u8, size u16, then size bytes (capped)
+ *   11 disp_dmabuf_scanout(): scanout u8, kind u8 (0: no buffer, else a
+ *      memfd with modifier linear (1), implicit (2) or tiled (3)), width
+ *      u16, height u16
+ *   12 disp_dmabuf_update(): scanout u8, x u16, y u16, w u16, h u16; the
+ *      ack is QEMU's to send (op 8 sends it, op 0/10 may fake it)
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,6 +52,7 @@ struct harness {
 	struct disp_sink *sink; /* NULL once closed and destroyed */
 	int peer;               /* QEMU's end */
 	bool closed;
+	bool offer_dmabuf2;
 	unsigned int next_unstable;
 	unsigned int idles;
 	unsigned int replies;
@@ -149,7 +156,13 @@ static void valid_reply(struct harness *h, uint32_t request)
 	switch (request) {
 	case VUGPU_GET_PROTOCOL_FEATURES:
 		body.features = UINT64_C(1) << VUGPU_PROTOCOL_F_EDID;
+		if (h->offer_dmabuf2) {
+			body.features |= UINT64_C(1) << VUGPU_PROTOCOL_F_DMABUF2;
+		}
 		hdr.size = sizeof(body.features);
+		break;
+	case VUGPU_DMABUF_UPDATE:
+		hdr.size = 0; /* the ack: no payload */
 		break;
 	case VUGPU_GET_DISPLAY_INFO:
 		body.info.hdr.type = VIRTIO_GPU_RESP_OK_DISPLAY_INFO;
@@ -246,6 +259,30 @@ static void op_update(struct harness *h, struct fuzz_in *in)
 	}
 }
 
+/* Modifiers the device may hand over: linear, implicit, and a tiled one QEMU 7.2 cannot take. */
+static const uint64_t modifiers[] = { 0, DISP_DMABUF_MOD_INVALID, UINT64_C(0x0100000000000001) };
+
+static void op_dmabuf_scanout(struct harness *h, struct fuzz_in *in)
+{
+	uint32_t scanout = fuzz_u8(in), kind = fuzz_u8(in) % 4;
+	uint32_t w = fuzz_u16(in), ht = fuzz_u16(in);
+	struct disp_dmabuf buf = {
+		.width = w, .height = ht, .stride = w * 4, .drm_fourcc = 0x34325258u,
+	};
+
+	if (kind == 0) {
+		disp_dmabuf_scanout(h->sink, scanout, NULL, 0, 0, 0, 0);
+		return;
+	}
+	buf.modifier = modifiers[kind - 1];
+	buf.fd = memfd_create("fuzz-dmabuf", MFD_CLOEXEC);
+	if (buf.fd < 0) {
+		abort();
+	}
+	/* the fd is the channel's now, whatever it answers */
+	disp_dmabuf_scanout(h->sink, scanout, &buf, 0, 0, w, ht);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct harness h = {.peer = -1};
@@ -281,16 +318,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
 	}
+	h.offer_dmabuf2 = flags & 4;
 	if (flags & 2) {
 		qemu_reads(&h);
 	}
 
 	while (!fuzz_in_empty(&in)) {
-		uint8_t op = fuzz_u8(&in) % 11;
+		uint8_t op = fuzz_u8(&in) % 13;
 		const uint8_t *bytes;
 		size_t len;
 
-		if (!h.sink && op >= 1 && op <= 6) {
+		if (!h.sink && ((op >= 1 && op <= 6) || op >= 11)) {
 			continue; /* closed: nothing to call */
 		}
 		switch (op) {
@@ -345,6 +383,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(msg + sizeof(hdr), bytes, len);
 			send_bytes(&h, msg, sizeof(hdr) + len);
 			run_until_idle(&h, 0);
+			break;
+		}
+		case 11:
+			op_dmabuf_scanout(&h, &in);
+			break;
+		case 12: {
+			uint32_t id = fuzz_u8(&in), x = fuzz_u16(&in), y = fuzz_u16(&in);
+			uint32_t w = fuzz_u16(&in), ht = fuzz_u16(&in);
+
+			disp_dmabuf_update(h.sink, id, x, y, w, ht, on_reply, &h);
 			break;
 		}
 		}

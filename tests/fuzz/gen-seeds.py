@@ -436,6 +436,17 @@ def display_seeds():
     s['short-pieces'] = u8(0) + u8(0) + u8(5) + struct.pack('<III', 1, 4, 8)[:5] + u8(7) + \
         u8(0) + u8(15) + struct.pack('<III', 1, 4, 8)[5:] + u64(1) + u8(7) + u8(2) + u8(3) + u8(8)
     s['peer-closes'] = u8(2) + u8(1) + u8(0) + u8(0) + u8(9) + u8(9) + u8(3)
+    # QEMU 8.2+ (DMABUF2): buffer on, two updates acked by QEMU, one by hand, off
+    s['dmabuf-acks'] = u8(2 | 4) + u8(8) + \
+        u8(11) + u8(0) + u8(1) + u16(64) + u16(48) + u8(8) + \
+        u8(12) + u8(0) + u16(0) + u16(0) + u16(64) + u16(48) + u8(8) + \
+        u8(12) + u8(0) + u16(8) + u16(8) + u16(16) + u16(16) + \
+        d_reply_valid(10, b'') + u8(7) + \
+        u8(11) + u8(0) + u8(3) + u16(64) + u16(48) + u8(11) + u8(0) + u8(0) + u16(0) + u16(0) + u8(7)
+    # QEMU 7.2 (no protocol features): a tiled buffer is refused, an update never acked
+    s['dmabuf-qemu72'] = u8(0) + d_reply_valid(1, u64(0)) + \
+        u8(11) + u8(1) + u8(3) + u16(32) + u16(32) + u8(11) + u8(1) + u8(2) + u16(32) + u16(32) + \
+        u8(12) + u8(1) + u16(0) + u16(0) + u16(32) + u16(32) + u8(9) + u8(9)
     return s
 
 
