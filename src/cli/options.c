@@ -444,6 +444,13 @@ enum vdg_options_result vdg_options_parse(int argc, char **argv, const char *rus
 	} else {
 		opts->capsets = mode_capsets(opts->gpu_mode);
 	}
+	/* virglrenderer would call GL-context callbacks we do not have (it crashes) */
+	if (opts->gpu_mode == VDG_GPU_MODE_VIRGLRENDERER && !opts->use_egl && !opts->use_glx) {
+		return fail(err, err_len,
+			"invalid value 'false' for '--use-egl <USE_EGL>': with '--use-glx false' too, "
+			"virglrenderer has no way to make GL contexts (accepted: --use-egl true, or "
+			"--use-glx true)");
+	}
 	if (scanout_given && opts->scanout_mode == VDG_SCANOUT_DMABUF &&
 		opts->gpu_mode == VDG_GPU_MODE_2D) {
 		return fail(err, err_len,

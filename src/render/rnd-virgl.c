@@ -816,10 +816,12 @@ struct rnd_renderer *rnd_virgl_create(struct event_loop *loop, const struct rnd_
 	r = virgl_renderer_init(vr, flags, &vr->cb);
 	if (r != 0) {
 		snprintf(err, err_len,
-			"virglrenderer could not start (flags 0x%x, error %d): is Mesa's EGL installed "
-			"(libegl-mesa0)? Without a GPU, --use-egl true --use-surfaceless true gives "
-			"software GL (llvmpipe)",
-			(unsigned int)flags, r);
+			"virglrenderer could not start (%s%s%s%s, error %d). Without a GPU, "
+			"--use-egl true --use-surfaceless true gives software GL (llvmpipe, package "
+			"libegl-mesa0); with a GPU, name its render node (--render-node)%s",
+			cfg->use_egl ? "EGL" : "", cfg->use_glx ? (cfg->use_egl ? "+GLX" : "GLX") : "",
+			cfg->use_gles ? "+GLES" : "", cfg->use_surfaceless ? "+surfaceless" : "", r,
+			cfg->use_glx && !cfg->use_egl ? "; GLX needs an X display (DISPLAY)" : "");
 		id_table_finish(&vr->resources);
 		free(vr->render_node);
 		free(vr);

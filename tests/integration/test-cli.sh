@@ -81,6 +81,20 @@ expect_error 2 "'--scanout-mode <MODE>': accepted values are auto, dmabuf, readb
 	--scanout-mode copy
 expect_error 2 "gpu mode 2d has no GPU textures" --scanout-mode dmabuf
 
+expect_error 2 "no way to make GL contexts" -g virglrenderer --use-egl false --use-glx false
+# a GL stack that cannot start fails at start-up (exit 1, one error line), not at the guest's first command
+if grep -q '"virgl"' "$T/caps"; then
+	LIBGL_DRIVERS_PATH=/nonexistent timeout 30 "$BIN" -g virglrenderer -s "$T/gl.sock" \
+		>/dev/null 2>"$T/gl.err"
+	st=$?
+	check "a broken GL stack exits 1 at start (got $st)" [ $st -eq 1 ]
+	check "... with a line saying what to try" \
+		grep -q "virglrenderer could not start (EGL+GLES+surfaceless.*--use-surfaceless true" "$T/gl.err"
+	check "... and leaves no socket" [ ! -e "$T/gl.sock" ]
+else
+	ok "# SKIP broken GL stack: this build has no virglrenderer"
+fi
+
 # --scanout-mode dmabuf where nothing can be exported (virgl build, no render
 # node, as on CI): exit 1 at start-up, naming the option and the way out
 if grep -q '"virgl"' "$T/caps" && ! ls /dev/dri/renderD* >/dev/null 2>&1; then

@@ -402,6 +402,10 @@ static const struct error_case error_cases[] = {
 	{ NULL, { "--bogus=1" }, { "unknown option '--bogus=1'" } },
 	{ NULL, { "-x" }, { "unknown option '-x'" } },
 	{ NULL, { "--headless=yes" }, { "'--headless=yes'" } },
+	/* virglrenderer with neither EGL nor GLX */
+	{ NULL, { "-g", "virglrenderer", "--use-egl", "false", "--use-glx", "false" },
+		{ "'--use-egl <USE_EGL>'", "--use-glx false", "--use-egl true" } },
+	{ NULL, { "--virgl", "--use-glx=false", "--use-egl=false" }, { "no way to make GL contexts" } },
 	/* --scanout-mode */
 	{ NULL, { "--scanout-mode", "copy" }, { "'copy'", "'--scanout-mode <MODE>'", "auto, dmabuf, readback" } },
 	{ NULL, { "--scanout-mode=" }, { "''", "--scanout-mode" } },
