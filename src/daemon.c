@@ -140,6 +140,18 @@ int vdg_daemon_main(int argc, char **argv, vdg_renderer_factory create_renderer)
 	}
 	log_set_level(opts.log_level);
 	signal(SIGPIPE, SIG_IGN); /* peers that vanish give EPIPE, not death */
+	/*
+	 * SIGINT/SIGTERM wait, blocked, for the loop's signalfd: one that
+	 * arrives during a slow start-up (GL) still ends the daemon cleanly.
+	 * Blocked before any thread exists, so virglrenderer's and Mesa's
+	 * threads inherit the mask and never take them.
+	 */
+	sigset_t stop_signals;
+
+	sigemptyset(&stop_signals);
+	sigaddset(&stop_signals, SIGINT);
+	sigaddset(&stop_signals, SIGTERM);
+	sigprocmask(SIG_BLOCK, &stop_signals, NULL);
 
 	if (opts.fd >= 0) {
 		struct stat st;

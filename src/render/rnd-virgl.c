@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <linux/virtio_gpu.h>
@@ -777,6 +779,32 @@ static const struct rnd_ops virgl_ops = {
 	.reset = virgl_reset,
 };
 
+/* Character devices of the DRM subsystem (linux/major.h DRM_MAJOR). */
+#define DRM_CHAR_MAJOR 226
+
+/*
+ * The user named a node: it must be there and be DRM, or virglrenderer
+ * would quietly fall back to another device (or to software).
+ */
+static int check_render_node(const char *path, char *err, size_t err_len)
+{
+	struct stat st;
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		snprintf(err, err_len, "cannot open --render-node %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != DRM_CHAR_MAJOR) {
+		snprintf(err, err_len, "--render-node %s is not a DRM device (such as "
+			"/dev/dri/renderD128)", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 struct rnd_renderer *rnd_virgl_create(struct event_loop *loop, const struct rnd_virgl_config *cfg,
 	const struct rnd_fence_events *fences, char *err, size_t err_len)
 {
@@ -787,6 +815,9 @@ struct rnd_renderer *rnd_virgl_create(struct event_loop *loop, const struct rnd_
 
 	if (the_renderer) {
 		snprintf(err, err_len, "virglrenderer is already initialised in this process");
+		return NULL;
+	}
+	if (cfg->render_node && check_render_node(cfg->render_node, err, err_len) < 0) {
 		return NULL;
 	}
 	vr = calloc(1, sizeof(*vr));

@@ -91,6 +91,10 @@ if grep -q '"virgl"' "$T/caps"; then
 	check "... with a line saying what to try" \
 		grep -q "virglrenderer could not start (EGL+GLES+surfaceless.*--use-surfaceless true" "$T/gl.err"
 	check "... and leaves no socket" [ ! -e "$T/gl.sock" ]
+	expect_error 1 "cannot open --render-node $T/none" -g virglrenderer --render-node "$T/none" \
+		-s "$T/gl.sock"
+	expect_error 1 "--render-node /dev/null is not a DRM device" -g virglrenderer \
+		--render-node /dev/null -s "$T/gl.sock"
 else
 	ok "# SKIP broken GL stack: this build has no virglrenderer"
 fi
