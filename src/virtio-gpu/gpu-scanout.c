@@ -372,10 +372,13 @@ gpu_resp_t gpu_cmd_resource_flush(struct gpu_device *dev, struct gpu_cmd *cmd,
 			continue;
 		}
 		if (s->dmabuf) {
-			/* the frontend draws from the buffer itself; it acks when done */
-			if (disp_dmabuf_update(dev->sink, i, damage.x - s->rect.x,
-				    damage.y - s->rect.y, damage.width, damage.height, flush_ack,
-				    dev) == 0) {
+			/*
+			 * The frontend draws from the buffer itself and acks when done.
+			 * The rect is in buffer (resource) coordinates, as QEMU's own
+			 * GL devices pass a flush to dpy_gl_update(), unlike UPDATE's.
+			 */
+			if (disp_dmabuf_update(dev->sink, i, damage.x, damage.y, damage.width,
+				    damage.height, flush_ack, dev) == 0) {
 				acks++;
 			}
 			continue;

@@ -112,15 +112,22 @@ static void test_scanout_and_flush(void **state)
 	assert_int_equal(vdgfe_gpu_resource_flush(fe, 1, 10, 6, 16, 8), OK);
 	assert_int_equal(fe->sink.counts[VUGPU_DMABUF_UPDATE], 1);
 	assert_int_equal(fe->sink.dmabuf_updates_unacked, 0);
-	/* relative to the scanout's rect (8, 4) */
+	/* in buffer coordinates, as QEMU's GL path takes it (not relative to the rect at 8, 4) */
 	assert_int_equal(fe->sink.last_dmabuf_update.scanout_id, 0);
-	assert_int_equal(fe->sink.last_dmabuf_update.x, 2);
-	assert_int_equal(fe->sink.last_dmabuf_update.y, 2);
+	assert_int_equal(fe->sink.last_dmabuf_update.x, 10);
+	assert_int_equal(fe->sink.last_dmabuf_update.y, 6);
 	assert_int_equal(fe->sink.last_dmabuf_update.width, 16);
 	assert_int_equal(fe->sink.last_dmabuf_update.height, 8);
+	/* damage partly outside the scanout's rect (8..40, 4..28): clipped to it */
+	assert_int_equal(vdgfe_gpu_resource_flush(fe, 1, 0, 0, 16, 8), OK);
+	assert_int_equal(fe->sink.counts[VUGPU_DMABUF_UPDATE], 2);
+	assert_int_equal(fe->sink.last_dmabuf_update.x, 8);
+	assert_int_equal(fe->sink.last_dmabuf_update.y, 4);
+	assert_int_equal(fe->sink.last_dmabuf_update.width, 8);
+	assert_int_equal(fe->sink.last_dmabuf_update.height, 4);
 	/* damage outside the scanout's rect: no update at all */
 	assert_int_equal(vdgfe_gpu_resource_flush(fe, 1, 48, 0, 16, 4), OK);
-	assert_int_equal(fe->sink.counts[VUGPU_DMABUF_UPDATE], 1);
+	assert_int_equal(fe->sink.counts[VUGPU_DMABUF_UPDATE], 2);
 	/* never pixels over the socket */
 	assert_int_equal(fe->sink.counts[VUGPU_UPDATE], 0);
 
