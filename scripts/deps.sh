@@ -5,12 +5,15 @@ set -eu
 
 BUILD_PKGS="gcc libc6-dev meson ninja-build pkg-config libpixman-1-dev libvirglrenderer-dev libepoxy-dev
 	libgbm-dev libegl-dev"
+# What --gpu-mode virglrenderer loads at run time (libepoxy dlopens the GL
+# libraries): Mesa's EGL, its software rasterizer (llvmpipe) and GLES/GL.
+RUN_PKGS="libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 libgles2 libgl1"
 # cmocka for unit tests; QEMU's C backend (qemu-system-gui) to compare against;
 # python3 for the end-to-end runner (which fetches the rest itself); valgrind for
 # e2e-valgrind-fb-pattern (it skips without it).
 TEST_PKGS="libcmocka-dev qemu-system-gui python3 python3-minimal xz-utils cpio valgrind"
 
-pkgs=$BUILD_PKGS
+pkgs="$BUILD_PKGS $RUN_PKGS"
 [ "${1:-build}" = test ] && pkgs="$pkgs $TEST_PKGS"
 
 missing=""

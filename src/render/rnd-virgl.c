@@ -12,6 +12,7 @@
  */
 #define VIRGL_RENDERER_UNSTABLE_APIS 1
 
+#include <dlfcn.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -805,6 +806,47 @@ static int check_render_node(const char *path, char *err, size_t err_len)
 	return 0;
 }
 
+/* The first of these libepoxy can load, or NULL with a message. */
+static bool can_load_one(const char *const *names)
+{
+	for (; *names; names++) {
+		void *h = dlopen(*names, RTLD_LAZY | RTLD_LOCAL);
+
+		if (h) {
+			dlclose(h);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * libepoxy abort()s when the GL library it wants is missing: look first,
+ * so a host without them gets exit status 1 and a line naming the package.
+ */
+static int check_gl_libraries(const struct rnd_virgl_config *cfg, char *err, size_t err_len)
+{
+	static const char *const egl[] = { "libEGL.so.1", NULL };
+	static const char *const gles[] = { "libGLESv2.so.2", NULL };
+	static const char *const gl[] = { "libOpenGL.so.0", "libGL.so.1", NULL };
+
+	if (cfg->use_egl && !can_load_one(egl)) {
+		snprintf(err, err_len, "libEGL.so.1 is missing (Debian: libegl1 libegl-mesa0)");
+		return -1;
+	}
+	if (cfg->use_gles && !can_load_one(gles)) {
+		snprintf(err, err_len, "--use-gles true needs libGLESv2.so.2, which is missing "
+			"(Debian: libgles2)");
+		return -1;
+	}
+	if (!cfg->use_gles && !can_load_one(gl)) {
+		snprintf(err, err_len, "--use-gles false needs libOpenGL.so.0 or libGL.so.1, "
+			"which are missing (Debian: libgl1)");
+		return -1;
+	}
+	return 0;
+}
+
 struct rnd_renderer *rnd_virgl_create(struct event_loop *loop, const struct rnd_virgl_config *cfg,
 	const struct rnd_fence_events *fences, char *err, size_t err_len)
 {
@@ -818,6 +860,9 @@ struct rnd_renderer *rnd_virgl_create(struct event_loop *loop, const struct rnd_
 		return NULL;
 	}
 	if (cfg->render_node && check_render_node(cfg->render_node, err, err_len) < 0) {
+		return NULL;
+	}
+	if (check_gl_libraries(cfg, err, err_len) < 0) {
 		return NULL;
 	}
 	vr = calloc(1, sizeof(*vr));
