@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -444,4 +445,35 @@ uint32_t itest_expected_argb(uint32_t fmt, const uint8_t px[4])
 
 	format_layout(fmt, &r, &g, &b, &a);
 	return (a < 0 ? 0xffu : (uint32_t)px[a]) << 24 | itest_expected_xrgb(fmt, px);
+}
+
+int itest_memfd(size_t size, uint8_t **ret_map)
+{
+	int fd = memfd_create("itest-ram", MFD_CLOEXEC);
+	void *p;
+
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	assert_true(p != MAP_FAILED);
+	*ret_map = p;
+	return fd;
+}
+
+int itest_set_mem_table(struct vdgfe *fe, int fd, uint8_t *hva)
+{
+	struct {
+		uint32_t nregions, padding;
+		struct vu_mem_region r[2];
+	} t;
+	int fds[2] = {fe->regions[0].fd, fd};
+
+	memset(&t, 0, sizeof(t));
+	t.nregions = fd >= 0 ? 2 : 1;
+	t.r[0] = (struct vu_mem_region){
+	        fe->regions[0].gpa, fe->regions[0].size, (uintptr_t)fe->regions[0].hva, 0};
+	t.r[1] = (struct vu_mem_region){fe->regions[1].gpa, fe->regions[1].size, (uintptr_t)hva, 0};
+	return vdgfe_send(fe, VU_REQ_SET_MEM_TABLE, &t,
+	        VU_MEM_TABLE_HDR_SIZE + t.nregions * (uint32_t)sizeof(t.r[0]), fds, t.nregions,
+	        true);
 }

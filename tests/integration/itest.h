@@ -84,6 +84,14 @@ void itest_drain_display(struct vdgfe *fe);
  */
 uint64_t itest_resource(struct vdgfe *fe, uint32_t id, uint32_t format, uint32_t w, uint32_t h);
 
+/* A memfd of size bytes, mapped here (*ret_map): guest RAM to hand to the daemon. */
+int itest_memfd(size_t size, uint8_t **ret_map);
+/*
+ * SET_MEM_TABLE with fe's region 0 (the rings) and, if fd >= 0, region 1 at
+ * its usual GPA backed by fd (our mapping at hva). Returns vdgfe_send()'s result.
+ */
+int itest_set_mem_table(struct vdgfe *fe, int fd, uint8_t *hva);
+
 /* Response type helpers around vdgfe_gpu_exec. */
 int itest_exec(struct vdgfe *fe, unsigned int q, const void *req, size_t len);
 

@@ -1883,39 +1883,6 @@ static void test_fence_limit(void **state)
 	assert_int_equal(itest_daemon_stop(&own), 0);
 }
 
-/* A memfd of size bytes mapped here. */
-static int new_memfd(size_t size, uint8_t **ret_map)
-{
-	int fd = memfd_create("test-3d-ram1", MFD_CLOEXEC);
-	void *p;
-
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	assert_true(p != MAP_FAILED);
-	*ret_map = p;
-	return fd;
-}
-
-/* SET_MEM_TABLE of fe's region 0 (the rings) and, if fd >= 0, region 1 from fd mapped at hva. */
-static int set_mem_table(struct vdgfe *fe, int fd, uint8_t *hva)
-{
-	struct {
-		uint32_t nregions, padding;
-		struct vu_mem_region r[2];
-	} t;
-	int fds[2] = {fe->regions[0].fd, fd};
-
-	memset(&t, 0, sizeof(t));
-	t.nregions = fd >= 0 ? 2 : 1;
-	t.r[0] = (struct vu_mem_region){
-	        fe->regions[0].gpa, fe->regions[0].size, (uintptr_t)fe->regions[0].hva, 0};
-	t.r[1] = (struct vu_mem_region){fe->regions[1].gpa, fe->regions[1].size, (uintptr_t)hva, 0};
-	return vdgfe_send(fe, VU_REQ_SET_MEM_TABLE, &t,
-	        VU_MEM_TABLE_HDR_SIZE + t.nregions * (uint32_t)sizeof(t.r[0]), fds, t.nregions,
-	        true);
-}
-
 /*
  * virglrenderer keeps host iovecs of a resource's backing: after every
  * memory-table change the daemon must give it new ones (docs/security.md
@@ -1958,9 +1925,9 @@ static void test_mem_table_replaced_3d(void **state)
 	        VIRTIO_GPU_RESP_OK_NODATA);
 
 	/* region 1 from a new memfd holding pattern B */
-	fd = new_memfd(size1, &map);
+	fd = itest_memfd(size1, &map);
 	memcpy(map + off, pat_b, size);
-	assert_int_equal(set_mem_table(fe, fd, map), 0);
+	assert_int_equal(itest_set_mem_table(fe, fd, map), 0);
 	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, 0, 1, &all),
 	        VIRTIO_GPU_RESP_OK_NODATA);
 	memset(map + off, 0x55, size);
@@ -1972,7 +1939,7 @@ static void test_mem_table_replaced_3d(void **state)
 	assert_memory_equal(got, pat_a, size);
 
 	/* region 1 gone: the backing is outside guest memory, the renderer has none */
-	assert_int_equal(set_mem_table(fe, -1, NULL), 0);
+	assert_int_equal(itest_set_mem_table(fe, -1, NULL), 0);
 	for (uint32_t type = VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D;
 	        type <= VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D; type++) {
 		assert_int_equal(
@@ -1982,7 +1949,7 @@ static void test_mem_table_replaced_3d(void **state)
 	assert_daemon_answers(fe);
 
 	/* the original region 1 back: the same guest addresses, its memory */
-	assert_int_equal(set_mem_table(fe, fe->regions[1].fd, fe->regions[1].hva), 0);
+	assert_int_equal(itest_set_mem_table(fe, fe->regions[1].fd, fe->regions[1].hva), 0);
 	assert_int_equal(transfer(fe, VIRTIO_GPU_CMD_TRANSFER_FROM_HOST_3D, 0, 1, &all),
 	        VIRTIO_GPU_RESP_OK_NODATA);
 	assert_int_equal(vdgfe_mem_read(fe, b, got, size), 0);

@@ -111,20 +111,6 @@ static void check_backing_pixel(struct vdgfe *fe, uint32_t id, uint64_t gpa, uin
 	assert_true(ok);
 }
 
-/* A memfd of size bytes mapped here; *ret_map is our view. */
-static int extra_memfd(size_t size, uint8_t **ret_map)
-{
-	int fd = memfd_create("it-limits-extra", MFD_CLOEXEC);
-	void *p;
-
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	assert_true(p != MAP_FAILED);
-	*ret_map = p;
-	return fd;
-}
-
 /* ---- guest limits ---------------------------------------------------------------------- */
 
 static size_t build_create_1x1(struct vdgfe *fe, uint32_t i, void *buf, void *arg)
@@ -312,7 +298,7 @@ static void test_vu_mem_table_and_fds(void **state)
 	uint8_t buf[VU_MEM_TABLE_HDR_SIZE + 9 * sizeof(struct vu_mem_region)];
 	int fds[9];
 	uint8_t *extra;
-	int extra_fd = extra_memfd(16 * PAGE, &extra);
+	int extra_fd = itest_memfd(16 * PAGE, &extra);
 	size_t len;
 	uint32_t c = 0x00c0ffee;
 
@@ -363,7 +349,7 @@ static void test_vu_mem_slots(void **state)
 	struct vdgfe_config cfg;
 	struct vdgfe *fe;
 	uint8_t *extra;
-	int extra_fd = extra_memfd(PAGE, &extra);
+	int extra_fd = itest_memfd(PAGE, &extra);
 	uint32_t c = 0x00beef00;
 	unsigned int i;
 	double t0 = now_s();

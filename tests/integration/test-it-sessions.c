@@ -411,20 +411,6 @@ static void test_bad_ring_head(void **state)
 #define MEM_H 32u
 #define MEM_SIZE (MEM_W * MEM_H * 4u)
 
-/* A memfd of size bytes mapped here (a new "region 1" for the daemon). */
-static int new_memfd(size_t size, uint8_t **ret_map)
-{
-	int fd = memfd_create("it-sessions-ram1", MFD_CLOEXEC);
-	void *p;
-
-	assert_true(fd >= 0);
-	assert_int_equal(ftruncate(fd, (off_t)size), 0);
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	assert_true(p != MAP_FAILED);
-	*ret_map = p;
-	return fd;
-}
-
 static void fill32(uint8_t *p, uint32_t c, size_t bytes)
 {
 	for (size_t i = 0; i < bytes; i += 4) {
@@ -500,25 +486,6 @@ static struct vdgfe *two_region_frontend(bool mem_slots)
 	return itest_fe_start(&cfg);
 }
 
-/* SET_MEM_TABLE of fe's region 0 (the rings) and, if fd >= 0, region 1 from fd mapped at hva. */
-static int set_mem_table(struct vdgfe *fe, int fd, uint8_t *hva)
-{
-	struct {
-		uint32_t nregions, padding;
-		struct vu_mem_region r[2];
-	} t;
-	int fds[2] = {fe->regions[0].fd, fd};
-
-	memset(&t, 0, sizeof(t));
-	t.nregions = fd >= 0 ? 2 : 1;
-	t.r[0] = (struct vu_mem_region){
-	        fe->regions[0].gpa, fe->regions[0].size, (uintptr_t)fe->regions[0].hva, 0};
-	t.r[1] = (struct vu_mem_region){fe->regions[1].gpa, fe->regions[1].size, (uintptr_t)hva, 0};
-	return vdgfe_send(fe, VU_REQ_SET_MEM_TABLE, &t,
-	        VU_MEM_TABLE_HDR_SIZE + t.nregions * (uint32_t)sizeof(t.r[0]), fds, t.nregions,
-	        true);
-}
-
 /*
  * SET_MEM_TABLE again while resource 1 keeps its backing in region 1. The
  * daemon keeps guest addresses, not pointers (docs/security.md rule 3):
@@ -534,11 +501,11 @@ static void test_mem_table_replaced(void **state)
 	uint64_t b = backed_in_region1(fe, 0x00a00000);
 	uint64_t off = b - fe->regions[1].gpa;
 	uint8_t *map;
-	int fd = new_memfd(size1, &map);
+	int fd = itest_memfd(size1, &map);
 
 	(void)state;
 	fill32(map + off, 0x0000b000, MEM_SIZE);
-	assert_int_equal(set_mem_table(fe, fd, map), 0);
+	assert_int_equal(itest_set_mem_table(fe, fd, map), 0);
 	check_screen_colour(fe, 0x0000b000);
 	/* writes to the old memory are not seen any more */
 	fill32(fe->regions[1].hva + off, 0x00c0c0c0, MEM_SIZE);
@@ -547,7 +514,7 @@ static void test_mem_table_replaced(void **state)
 	check_screen_colour(fe, 0x000000d0);
 
 	/* region 1 gone: the backing is outside guest memory */
-	assert_int_equal(set_mem_table(fe, -1, NULL), 0);
+	assert_int_equal(itest_set_mem_table(fe, -1, NULL), 0);
 	assert_int_equal(vdgfe_gpu_transfer_to_host_2d(fe, 1, 0, 0, MEM_W, MEM_H, 0), E_UNSPEC);
 	assert_int_equal(vdgfe_gpu_transfer_to_host_2d(fe, 1, 0, 0, 1, 1, 0), E_UNSPEC);
 	/* what the resource already holds still shows */
@@ -561,7 +528,7 @@ static void test_mem_table_replaced(void **state)
 	assert_int_equal(vdgfe_gpu_attach_backing(fe, 2, b, 64, 0), E_UNSPEC);
 
 	/* the original region 1 back: the same guest addresses read its memory */
-	assert_int_equal(set_mem_table(fe, fe->regions[1].fd, fe->regions[1].hva), 0);
+	assert_int_equal(itest_set_mem_table(fe, fe->regions[1].fd, fe->regions[1].hva), 0);
 	check_screen_colour(fe, 0x00c0c0c0);
 	/* detach and attach again in the restored memory */
 	assert_int_equal(vdgfe_gpu_detach_backing(fe, 1), OK);
@@ -593,7 +560,7 @@ static void test_mem_region_removed(void **state)
 	uint64_t b = backed_in_region1(fe, 0x00a00000);
 	uint64_t off = b - fe->regions[1].gpa;
 	uint8_t *map;
-	int fd = new_memfd(size1, &map);
+	int fd = itest_memfd(size1, &map);
 
 	(void)state;
 	assert_true(vu_has_bit(fe->protocol, VU_PROTOCOL_F_CONFIGURE_MEM_SLOTS));
