@@ -238,6 +238,8 @@ static void scanout_show(struct gpu_device *dev, uint32_t scanout_id, uint32_t r
 
 		if (disp_dmabuf_scanout(dev->sink, scanout_id, &d, r->x, r->y, r->width,
 			    r->height) == 0) {
+			log_debug("scanout %u shows resource %u as a dma-buf (%ux%u, fourcc 0x%x)",
+				scanout_id, resource_id, buf.width, buf.height, buf.drm_fourcc);
 			s->dmabuf = true;
 			return;
 		}

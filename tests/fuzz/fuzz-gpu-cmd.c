@@ -15,7 +15,9 @@
  *   2 negotiate protocol features (REPLY_ACK, CONFIG, ...; rings need ENABLE)
  *   3 headless device
  *   4 EVENT_IDX    5 indirect descriptors (the driver uses them when asked)
- *   6 ack VIRGL and CONTEXT_INIT (3D commands reach a 2D renderer)
+ *   6 3D: the device in virgl mode over a stand-in 3D renderer (fake-3d.c:
+ *     contexts, fences retired from a timer, dma-buf export of memfds),
+ *     VIRGL and CONTEXT_INIT acked
  *   7 at the end, QEMU closes the display socket before hanging up
  *
  * Records start with a kind byte; its low three bits say what follows:
@@ -43,6 +45,7 @@
 
 #include "edid.h"
 #include "event-loop.h"
+#include "fake-3d.h"
 #include "fuzz.h"
 #include "gpu-device.h"
 #include "guest-mem.h"
@@ -190,7 +193,7 @@ static void display_answer(struct harness *h, uint32_t request)
 	uint8_t msg[sizeof(hdr) + sizeof(body)];
 
 	if (request != VUGPU_GET_PROTOCOL_FEATURES && request != VUGPU_GET_DISPLAY_INFO &&
-	        request != VUGPU_GET_EDID) {
+	        request != VUGPU_GET_EDID && request != VUGPU_DMABUF_UPDATE) {
 		return;
 	}
 	if (h->nreplies > 0) {
@@ -214,6 +217,8 @@ static void display_answer(struct harness *h, uint32_t request)
 		body.info.pmodes[0].enabled = 1;
 		hdr.size = sizeof(body.info);
 		break;
+	case VUGPU_DMABUF_UPDATE:
+		break; /* the ack: no payload */
 	case VUGPU_GET_EDID:
 		body.edid.hdr.type = VIRTIO_GPU_RESP_OK_EDID;
 		body.edid.size = EDID_BLOCK_SIZE;
@@ -631,11 +636,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct gpu_device_config cfg = {
 	        .headless = mode & M_HEADLESS,
+	        .virgl = mode & M_VIRGL,
 	        .on_disconnect = on_disconnect,
 	        .disconnect_data = &h,
 	};
 	h.loop = event_loop_create();
-	struct rnd_renderer *renderer = rnd_pixman_create();
+	struct rnd_renderer *renderer = !h.loop            ? NULL :
+	                                (mode & M_VIRGL) ? fake3d_create(h.loop) :
+	                                                   rnd_pixman_create();
 	if (!h.loop || !renderer) {
 		abort();
 	}

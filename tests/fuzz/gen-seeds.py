@@ -388,7 +388,7 @@ def gpu_cmd_seeds():
         vu_extra(11, state(0, 0)) + vu_extra(34, b'') + \
         gcmd(flush(1, rect(0, 0, 64, 64))) + vu_extra(18, state(0, 0)) + \
         vu_extra(18, state(0, 1)) + u8(7)
-    s['virgl-on-2d'] = u8(M_PRELUDE | M_PROTOCOL | M_VIRGL) + \
+    s['virgl-fake3d'] = u8(M_PRELUDE | M_PROTOCOL | M_VIRGL) + \
         gcmd(ghdr(CMD['GET_CAPSET_INFO']) + struct.pack('<II', 0, 0), resp=RESP_4096) + \
         gcmd(ghdr(CMD['GET_CAPSET']) + struct.pack('<II', 1, 1), resp=RESP_4096) + \
         gcmd(ghdr(CMD['CTX_CREATE'], ctx=1) + struct.pack('<II', 4, 0) + b'test'.ljust(64, b'\0')) + \
@@ -397,6 +397,25 @@ def gpu_cmd_seeds():
         gcmd(ghdr(CMD['RESOURCE_CREATE_3D']) + struct.pack('<IIIIIIIIIIII', 20, 2, 2, 2, 64, 64, 1,
                                                           1, 0, 0, 0, 0)) + \
         gcmd(ghdr(CMD['CTX_DESTROY'], ctx=1))
+    # virgl mode over fake-3d.c: rings (CONTEXT_INIT), a bad stream, a context destroyed behind
+    # its fences, 3D resources, and scanouts shown as dma-bufs with acked flushes
+    def ring_submit(ctx, ring, fence, words):
+        h = struct.pack('<IIQIBBBB', CMD['SUBMIT_3D'], FLAG_FENCE | 2, fence, ctx, ring, 0, 0, 0)
+        return h + struct.pack('<II', 4 * len(words), 0) + b''.join(u32(w) for w in words)
+    s['fake3d-rings-dmabuf'] = u8(M_PRELUDE | M_DISPLAY | M_PROTOCOL | M_VIRGL) + \
+        gcmd(ghdr(CMD['CTX_CREATE'], ctx=1) + struct.pack('<II', 4, 2) + b'ring'.ljust(64, b'\0')) + \
+        gcmd(ghdr(CMD['CTX_CREATE'], ctx=2) + struct.pack('<II', 4, 2) + b'two'.ljust(64, b'\0')) + \
+        gcmd(ring_submit(1, 0, 100, [1, 2]), batch=True) + gcmd(ring_submit(2, 0, 101, [3]), batch=True) + \
+        gcmd(ring_submit(1, 3, 102, [4]), batch=True) + \
+        gcmd(ring_submit(2, 0, 103, [0xdeadbeef]), batch=True) + \
+        gcmd(ghdr(CMD['CTX_DESTROY'], ctx=2), batch=True) + u8(7) + u8(6) + \
+        gcmd(ghdr(CMD['RESOURCE_CREATE_3D']) + struct.pack('<IIIIIIIIIIII', 20, 2, 2, 2, 16, 16, 1,
+                                                          1, 0, 0, 0, 0)) + \
+        gcmd(ghdr(CMD['CTX_ATTACH_RESOURCE'], ctx=1) + struct.pack('<II', 20, 0)) + \
+        gcmd(ghdr(CMD['TRANSFER_TO_HOST_3D'], FLAG_FENCE, 104, ctx=1) + struct.pack('<IIIIII', 0, 0, 0, 16, 16, 1) +
+             struct.pack('<QIIII', 0, 20, 0, 64, 0)) + \
+        gcmd(set_scanout(0, 1, rect(0, 0, 64, 64))) + gcmd(flush(1, rect(8, 8, 16, 16))) + \
+        gcmd(set_scanout(0, 0, rect(0, 0, 0, 0))) + u8(6)
     s['config-and-edid'] = u8(M_DISPLAY | M_PROTOCOL) + \
         gcmd(ghdr(CMD['GET_DISPLAY_INFO']), resp=RESP_4096) + u8(3) + u8(0) + u8(16) + \
         gcmd(get_edid(0), resp=RESP_4096) + u8(3 | 8) + u32(1) + gcmd(get_edid(15), resp=RESP_4096)
