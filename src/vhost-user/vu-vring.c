@@ -85,9 +85,16 @@ int vu_vring_map(struct vu_vring *vq)
 	return 0;
 }
 
-bool vu_vring_usable(struct vu_vring *vq)
+/*
+ * The ring may take used entries and calls: it is started (or stopping: the
+ * stop handler runs before `started` drops), mapped and not broken. Being
+ * disabled does not matter here: QEMU disables the rings before it asks for
+ * their bases, and a buffer already taken must be answered in the ring, as
+ * the base it reads counts it (libvhost-user pushes regardless of enable).
+ */
+static bool ring_writable(struct vu_vring *vq)
 {
-	if (!vq->started || !vq->enabled || vq->broken || !vq->desc) {
+	if (!vq->started || vq->broken || !vq->desc) {
 		return false;
 	}
 	if (vq->mapped_generation != vq->mem->generation && vu_vring_map(vq) < 0) {
@@ -95,6 +102,11 @@ bool vu_vring_usable(struct vu_vring *vq)
 		return false;
 	}
 	return true;
+}
+
+bool vu_vring_usable(struct vu_vring *vq)
+{
+	return vq->enabled && ring_writable(vq);
 }
 
 static uint16_t load_avail_idx(const struct vu_vring *vq)
@@ -220,8 +232,8 @@ void vu_vring_push(struct vu_vring *vq, const struct vu_elem *elem, uint32_t wri
 	if (vq->inflight > 0) {
 		vq->inflight--;
 	}
-	/* A stopped (suspended) or broken ring must not be written. */
-	if (!vu_vring_usable(vq)) {
+	/* A stopped or broken ring must not be written; a disabled one is (above). */
+	if (!ring_writable(vq)) {
 		return;
 	}
 	slot = &vq->used->ring[vq->used_idx & (vq->num - 1)];
@@ -233,7 +245,7 @@ void vu_vring_push(struct vu_vring *vq, const struct vu_elem *elem, uint32_t wri
 
 void vu_vring_notify(struct vu_vring *vq)
 {
-	if (vq->call_fd < 0 || !vu_vring_usable(vq)) {
+	if (vq->call_fd < 0 || !ring_writable(vq)) {
 		return;
 	}
 	/* the used index must be visible before we read the guest's wishes */

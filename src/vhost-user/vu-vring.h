@@ -95,7 +95,10 @@ bool vu_vring_addr_valid(const struct vu_vring_addr *addr);
  */
 int vu_vring_map(struct vu_vring *vq);
 
-/* started && enabled && !broken && mapped for the current memory table. */
+/*
+ * started && enabled && !broken && mapped for the current memory table: the
+ * ring may be popped. Pushes and calls need all but enabled (see vu-vring.c).
+ */
 bool vu_vring_usable(struct vu_vring *vq);
 
 /*

@@ -325,6 +325,36 @@ static uint64_t eventfd_count(int fd)
 	return v;
 }
 
+/*
+ * A disabled (but started) ring gives no new buffers, yet a buffer taken
+ * before the disable is answered in it, with a call: QEMU disables the rings
+ * before it reads their bases, which count that buffer.
+ */
+static void test_disabled_ring_answers_taken(void **state)
+{
+	struct fixture *f = *state;
+	struct vu_elem *elem = NULL, *next = NULL;
+
+	f->vq.call_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	assert_true(f->vq.call_fd >= 0);
+	test_ring_set_desc(&f->ring, 0, DATA_GPA, 4, 0, 0);
+	test_ring_publish(&f->ring, 0);
+	test_ring_set_desc(&f->ring, 1, DATA_GPA + 64, 4, 0, 0);
+	test_ring_publish(&f->ring, 1);
+	assert_int_equal(vu_vring_pop(&f->vq, &elem), 1);
+	f->vq.enabled = false;
+	assert_false(vu_vring_usable(&f->vq));
+	assert_int_equal(vu_vring_pop(&f->vq, &next), 0);
+	vu_vring_push(&f->vq, elem, 4);
+	vu_vring_notify(&f->vq);
+	assert_int_equal(le16toh(f->ring.used->idx), 1);
+	assert_int_equal(le32toh(f->ring.used->ring[0].id), 0);
+	assert_int_equal(le32toh(f->ring.used->ring[0].len), 4);
+	assert_int_equal(eventfd_count(f->vq.call_fd), 1);
+	assert_int_equal(f->vq.last_avail_idx, 1);
+	free(elem);
+}
+
 static void test_event_idx_suppression(void **state)
 {
 	struct fixture *f = *state;
@@ -447,6 +477,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_indirect_loop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_longest_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stopped_ring_not_touched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_disabled_ring_answers_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_event_idx_suppression, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_interrupt_flag, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_map_checks, setup, teardown),
