@@ -5,6 +5,7 @@ surfaceless LD_PRELOAD shim from tests/e2e/setup.sh --3d).
 
   bench/bench-3d.py [--rounds 3] [--duration 5] [--iters 5000] [--no-pin]
                     [--skip-glmark2] [--skip-latency] [--build build] [--out DIR]
+                    [--ours-args "--use-gles false"]
 
 Two figures, each interleaved A B A B (ours, QEMU's) for --rounds rounds with
 a fresh backend process per measurement:
@@ -220,6 +221,8 @@ def main():
     ap.add_argument("--skip-glmark2", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
+    ap.add_argument("--ours-args", default="",
+                    help="extra daemon options for ours, e.g. '--use-gles false'")
     ap.add_argument("--cache", default=DEFAULT_CACHE)
     ap.add_argument("--out", help="logs (default: a new /tmp/bench-3d-XXXX)")
     args = ap.parse_args()
@@ -247,7 +250,8 @@ def main():
         if not os.path.exists(shim) or not os.access(QEMU_BACKEND, os.X_OK):
             raise BenchError("QEMU's backend %s or the shim %r is missing" % (QEMU_BACKEND, shim))
         backends = [
-            ("ours", [daemon, "--gpu-mode", "virglrenderer", "--socket-path", "{socket}"]),
+            ("ours", [daemon, "--gpu-mode", "virglrenderer", "--socket-path", "{socket}"] +
+             shlex.split(args.ours_args)),
             ("qemu", ["env", "LD_PRELOAD=" + shim, QEMU_BACKEND, "--virgl",
                       "--socket-path={socket}"]),
         ]
