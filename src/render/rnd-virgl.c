@@ -385,6 +385,8 @@ struct rnd_renderer *rnd_virgl_create(struct event_loop *loop, const struct rnd_
 	poll_fd = virgl_renderer_get_poll_fd();
 	log_debug("virglrenderer poll fd %d", poll_fd);
 	if (poll_fd >= 0) {
+		/* a poll fd means a fence thread */
+		virgl_tune_sync_thread();
 		vr->poll_src = event_loop_add_fd(loop, poll_fd, EPOLLIN, on_poll_fd, vr);
 	}
 	vr->poll_timer = event_loop_add_timer(loop, on_poll_timer, vr);

@@ -13,6 +13,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,6 +347,29 @@ static void test_features_and_num_capsets(void **state)
 	(void)state;
 	assert_true(vu_has_bit(fe->backend_features, GPU_F_VIRGL));
 	assert_int_equal(config_num_capsets(fe), 2);
+}
+
+/* Policy of the daemon's thread named `name`, or -1 if it has none. */
+static int thread_policy(pid_t pid, const char *name)
+{
+	char path[64], comm[32];
+	int policy = -1;
+
+	for (pid_t tid = pid; tid < pid + 4096 && policy < 0; tid++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
+		f = fopen(path, "r");
+		if (!f) {
+			continue;
+		}
+		if (fgets(comm, sizeof(comm), f) && strncmp(comm, name, strlen(name)) == 0 &&
+		        comm[strlen(name)] == '\n') {
+			policy = sched_getscheduler(tid);
+		}
+		fclose(f);
+	}
+	return policy;
 }
 
 /* A second daemon with --capset virgl2: one capset, id 2 at index 0. */
@@ -1558,6 +1582,21 @@ static void fenced_work_completes(struct vdgfe *fe)
 	fenced_work_completes_on(fe, 1, 1);
 }
 
+/*
+ * virglrenderer's fence thread runs SCHED_BATCH (it must not preempt the
+ * loop thread on every fence, see rnd-virgl-host.c); the loop thread stays
+ * an ordinary one.
+ */
+static void test_fence_thread_policy(void **state)
+{
+	struct vdgfe *fe = fe_virgl();
+
+	(void)state;
+	fenced_work_completes(fe);
+	assert_int_equal(thread_policy(itest_d.pid, "vrend-sync"), SCHED_BATCH);
+	assert_int_equal(sched_getscheduler(itest_d.pid), SCHED_OTHER);
+}
+
 static void test_reconnect(void **state)
 {
 	(void)state;
@@ -2122,6 +2161,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_teardown(test_features_and_num_capsets, itest_teardown),
 	        cmocka_unit_test_teardown(test_capset_option, itest_teardown),
+	        cmocka_unit_test_teardown(test_fence_thread_policy, itest_teardown),
 	        cmocka_unit_test_teardown(test_get_capset_info, itest_teardown),
 	        cmocka_unit_test_teardown(test_get_capset, itest_teardown),
 	        cmocka_unit_test_teardown(test_get_capset_small_buffer, itest_teardown),
