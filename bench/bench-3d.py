@@ -12,16 +12,15 @@ a fresh backend process per measurement:
 
 1. glmark2-es2-drm score in a real guest (tests/e2e/run.py, 3D image):
    `--off-screen -b build:duration=D -b texture:duration=D -b shading:duration=D`,
-   at the same size for both backends. glmark2 renders at the largest mode of
-   the connector. QEMU's backend offers no EDID, so its guest lists the
-   no-EDID modes up to 4096x2160 plus xres x yres; ours offers EDID, and the
-   QEMU 10 frontend forwards it even with `edid=off` (measured), so its guest
-   lists the EDID's mode (xres x yres). Hence the device gets
-   `edid=off,xres=4096,yres=2160` (--size): both guests then render at
-   4096x2160 (once our daemon handles that size: at the time of writing its
-   guest gets no mode at all with xres=4096; --size 1280x800 then gives ours
-   1280x800 and QEMU's 4096x2160, flagged as not comparable). The surface
-   sizes are printed and a mismatch is flagged. The
+   at the same size for both backends. glmark2-es2-drm renders at the largest
+   mode of the connector. QEMU's backend offers no EDID, so its guest lists
+   the no-EDID modes (up to 4096x2160) plus xres x yres; ours offers EDID, and
+   the QEMU 10 frontend answers with its own EDID even with `edid=off`
+   (measured), whose mode list for xres=4096 also holds 5120x2160. So the
+   device gets `edid=off,xres=5120,yres=2160` (--size): both guests then
+   render at 5120x2160 (measured 2026-12-06; with --size 4096x2160 ours
+   rendered 5120x2160 and QEMU's 4096x2160). The surface sizes are printed
+   and a mismatch is flagged. The
    backend runs on CPU 0, QEMU and run.py on CPU 1.
 2. SUBMIT_3D + fence round trip through the test frontend (bench-3d-latency,
    bench/bench-3d-latency.c): CTX_CREATE, then a fenced SUBMIT_3D of two
@@ -211,9 +210,9 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--duration", type=int, default=5, help="seconds per glmark2 scene")
-    ap.add_argument("--size", default="4096x2160",
-                    help="xres x yres of the device for glmark2 (default 4096x2160, the "
-                         "largest no-EDID mode, so both guests render at this size)")
+    ap.add_argument("--size", default="5120x2160",
+                    help="xres x yres of the device for glmark2 (default 5120x2160: "
+                         "both guests then render at this size)")
     ap.add_argument("--iters", type=int, default=5000, help="timed SUBMIT_3D round trips")
     ap.add_argument("--warmup", type=int, default=500)
     ap.add_argument("--no-pin", dest="pin", action="store_false",
