@@ -3,7 +3,7 @@
  * bench-3d-latency: SUBMIT_3D + fence round trip against a vhost-user GPU
  * back-end in 3D (virgl) mode, through the test front-end (tools/vdg-frontend).
  *
- *   bench-3d-latency --socket PATH [--iters N] [--warmup N] [--cpu N]
+ *   bench-3d-latency --socket PATH [--iters N] [--warmup N] [--cpu N] [--samples FILE]
  *
  * Negotiates VIRTIO_GPU_F_VIRGL, CTX_CREATE (ctx 1), then one SUBMIT_3D with
  * VIRGL_CCMD_CREATE_SUB_CTX(1). Timed loop: SUBMIT_3D with
@@ -12,6 +12,9 @@
  * fence id each time; one iteration ends when the response (which a back-end
  * may only write once the fence has signalled) is in the used ring. The
  * front-end spins (no sleeping) while it waits, as bench.md recommends.
+ *
+ * --samples FILE writes every timed round trip (µs, in order, one per line),
+ * to look at the tail.
  *
  * Prints one line:
  *   BENCH-3D-LATENCY n=N median_us=X p99_us=Y min_us=Z max_us=W
@@ -116,7 +119,7 @@ int main(int argc, char **argv)
 {
 	struct vdgfe_config cfg;
 	struct vdgfe *fe;
-	const char *sock = NULL;
+	const char *sock = NULL, *samples = NULL;
 	long iters = 5000, warmup = 500;
 	int cpu = -1, r;
 	double *lat;
@@ -133,9 +136,11 @@ int main(int argc, char **argv)
 			warmup = atol(argv[++i]);
 		} else if (!strcmp(argv[i], "--cpu") && i + 1 < argc) {
 			cpu = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--samples") && i + 1 < argc) {
+			samples = argv[++i];
 		} else {
-			fprintf(stderr, "usage: %s --socket PATH [--iters N] [--warmup N] [--cpu N]\n",
-				argv[0]);
+			fprintf(stderr, "usage: %s --socket PATH [--iters N] [--warmup N] [--cpu N] "
+				"[--samples FILE]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -208,6 +213,18 @@ int main(int argc, char **argv)
 		fail("CTX_DESTROY", r);
 	}
 
+	if (samples) {
+		FILE *f = fopen(samples, "w");
+
+		if (!f) {
+			fprintf(stderr, "bench-3d-latency: %s: %s\n", samples, strerror(errno));
+			return 1;
+		}
+		for (long i = 0; i < iters; i++) {
+			fprintf(f, "%.2f\n", lat[i]);
+		}
+		fclose(f);
+	}
 	qsort(lat, (size_t)iters, sizeof(*lat), cmp_double);
 	printf("BENCH-3D-LATENCY n=%ld median_us=%.1f p99_us=%.1f min_us=%.1f max_us=%.1f\n", iters,
 		lat[iters / 2], lat[(size_t)((iters - 1) * 0.99)], lat[0], lat[iters - 1]);
