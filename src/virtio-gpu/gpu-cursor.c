@@ -50,6 +50,14 @@ gpu_resp_t gpu_cmd_update_cursor(struct gpu_device *dev, struct gpu_cmd *cmd,
 			a.resource_id, res->width, res->height, a.hot_x, a.hot_y);
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
+	if (res->blob) {
+		/* a 64x64 layout was given by SET_SCANOUT_BLOB: take the pixels from the guest now */
+		struct virtio_gpu_rect all = { 0, 0, VUGPU_CURSOR_DIM, VUGPU_CURSOR_DIM };
+
+		if (gpu_blob_refresh(dev, res, &all) < 0) {
+			return VIRTIO_GPU_RESP_ERR_UNSPEC;
+		}
+	}
 	update = malloc(sizeof(*update));
 	if (!update) {
 		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;

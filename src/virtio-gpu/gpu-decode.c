@@ -46,6 +46,10 @@ static const struct gpu_cmd_desc cmds_2d[] = {
 		VIRTIO_GPU_F_EDID),
 	CMD(VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID, gpu_cmd_assign_uuid,
 		virtio_gpu_resource_assign_uuid, Q_CTRL, VIRTIO_GPU_F_RESOURCE_UUID),
+	CMD(VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB, gpu_cmd_resource_create_blob,
+		virtio_gpu_resource_create_blob, Q_CTRL, VIRTIO_GPU_F_RESOURCE_BLOB),
+	CMD(VIRTIO_GPU_CMD_SET_SCANOUT_BLOB, gpu_cmd_set_scanout_blob, virtio_gpu_set_scanout_blob,
+		Q_CTRL, VIRTIO_GPU_F_RESOURCE_BLOB),
 };
 
 /* 0x02xx: 3D commands */

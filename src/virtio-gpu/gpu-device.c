@@ -326,6 +326,13 @@ struct gpu_device *gpu_device_create(struct event_loop *loop, struct rnd_rendere
 		/* CONTEXT_INIT: contexts of a chosen capset, and fences per ring */
 		dev->features |= (UINT64_C(1) << VIRTIO_GPU_F_VIRGL) |
 			(UINT64_C(1) << VIRTIO_GPU_F_CONTEXT_INIT);
+	} else {
+		/*
+		 * Guest blobs and SET_SCANOUT_BLOB (gpu-blob.c). Not with virgl:
+		 * Mesa's guest driver would then ask for host blobs it maps, and
+		 * vhost-user-gpu gives no host-visible region to map them into.
+		 */
+		dev->features |= UINT64_C(1) << VIRTIO_GPU_F_RESOURCE_BLOB;
 	}
 	id_table_init(&dev->resources, GPU_MAX_RESOURCES);
 	id_table_init(&dev->contexts, GPU_MAX_CONTEXTS);

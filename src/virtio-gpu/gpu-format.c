@@ -43,3 +43,25 @@ bool gpu_format_size(uint32_t format, uint32_t width, uint32_t height, uint32_t 
 	*ret_size = size;
 	return true;
 }
+
+bool gpu_blob_layout_fits(uint32_t format, uint32_t width, uint32_t height, uint32_t stride,
+	uint32_t offset, uint64_t blob_size, uint64_t *ret_host_bytes)
+{
+	uint32_t row;
+	uint64_t packed, end, host;
+
+	/* the packed row and its size first: they bound width and height */
+	if (!gpu_format_size(format, width, height, &row, &packed)) {
+		return false;
+	}
+	if (stride % 4 != 0 || stride < row) {
+		return false;
+	}
+	if (!checked_mul_u64(stride, (uint64_t)height - 1, &end) ||
+		!checked_add_u64(end, offset, &end) || !checked_add_u64(end, row, &end) ||
+		end > blob_size || !checked_mul_u64(stride, height, &host)) {
+		return false;
+	}
+	*ret_host_bytes = host;
+	return true;
+}

@@ -25,4 +25,16 @@ uint32_t gpu_format_bpp(uint32_t format);
 bool gpu_format_size(uint32_t format, uint32_t width, uint32_t height, uint32_t *ret_stride,
 	uint64_t *ret_size);
 
+/*
+ * A framebuffer laid over a guest blob (SET_SCANOUT_BLOB, plane 0): `width`
+ * x `height` pixels of `format`, rows `stride` bytes apart, the first at
+ * byte `offset` of a blob of `blob_size` bytes. True if it is a valid
+ * layout that lies wholly inside the blob: known format, 1..GPU_MAX_DIMENSION
+ * pixels each way, stride a multiple of 4 and at least a row, and
+ * offset + stride * (height - 1) + width * bpp <= blob_size, all without
+ * overflow. *ret_host_bytes is then stride * height (a copy of it).
+ */
+bool gpu_blob_layout_fits(uint32_t format, uint32_t width, uint32_t height, uint32_t stride,
+	uint32_t offset, uint64_t blob_size, uint64_t *ret_host_bytes);
+
 #endif /* VDG_GPU_FORMAT_H */

@@ -36,6 +36,13 @@
 #define GPU_MAX_BACKING_ENTRIES 16384u
 
 /*
+ * Largest guest blob. Its pixels are guest memory, but a framebuffer shown
+ * from it is copied into host memory, so no blob needs to be larger than
+ * the host budget.
+ */
+#define GPU_MAX_BLOB_SIZE GPU_MAX_HOST_MEMORY
+
+/*
  * 3D contexts a guest may have at once: Linux makes one per GL process; this
  * bounds the table and what virglrenderer keeps per context.
  */
@@ -71,6 +78,24 @@ struct gpu_resource {
 	uint32_t scanout_mask; /* scanouts showing this resource */
 	bool has_uuid;
 	uint8_t uuid[16];
+	/*
+	 * A guest blob (RESOURCE_CREATE_BLOB, BLOB_MEM_GUEST): its pixels live
+	 * in its backing. format/width/height/stride above are those of the
+	 * last SET_SCANOUT_BLOB (blob_layout), and the renderer then holds a
+	 * host copy of that framebuffer, refreshed from the backing at each
+	 * flush (gpu-blob.c).
+	 */
+	bool blob;
+	bool blob_layout;
+	uint64_t blob_size;
+	uint32_t blob_offset; /* byte of the framebuffer's first pixel in the blob */
+};
+
+/* Backing entries read from a request (gpu_backing_read), not yet a resource's. */
+struct gpu_backing {
+	struct rnd_backing_entry *entries;
+	unsigned int n;
+	uint64_t size;
 };
 
 struct gpu_scanout {
@@ -105,6 +130,8 @@ struct gpu_cmd {
 		struct virtio_gpu_resource_create_3d create_3d;
 		struct virtio_gpu_transfer_host_3d transfer_3d;
 		struct virtio_gpu_cmd_submit submit;
+		struct virtio_gpu_resource_create_blob create_blob;
+		struct virtio_gpu_set_scanout_blob set_scanout_blob;
 	} req; /* the wire bytes (little-endian), copied once */
 
 	/* set while the command waits for its fence */
@@ -203,6 +230,20 @@ struct gpu_resource *gpu_resource_lookup(struct gpu_device *dev, uint32_t id);
  */
 gpu_resp_t gpu_resource_create(struct gpu_device *dev, uint32_t id, uint32_t format,
 	uint32_t width, uint32_t height, uint64_t host_bytes, const struct rnd_create_3d *args_3d);
+/* Takes res off screen, out of the table, and frees it with its host memory. */
+void gpu_resource_remove(struct gpu_device *dev, struct gpu_resource *res);
+/* A blob resource of blob_size bytes, no backing and no layout yet, within the limits. */
+gpu_resp_t gpu_resource_create_blob(struct gpu_device *dev, uint32_t id, uint64_t blob_size,
+	struct gpu_resource **ret_res);
+/*
+ * Reads the n backing entries that follow the first head_bytes of the
+ * request, checks each against guest memory and the limits, and keeps the
+ * non-empty ones in *ret (entries malloc'd). Returns OK_NODATA or the error.
+ */
+gpu_resp_t gpu_backing_read(struct gpu_device *dev, const struct gpu_cmd *cmd, size_t head_bytes,
+	uint32_t n, struct gpu_backing *ret);
+/* Gives b to res (b->entries taken) and to the renderer; -EIO (b freed) if that fails. */
+int gpu_backing_set(struct gpu_device *dev, struct gpu_resource *res, struct gpu_backing *b);
 /* Gives the renderer its view of the backing; again after guest memory changed. */
 int gpu_resource_attach_renderer(struct gpu_device *dev, struct gpu_resource *res);
 void gpu_resources_remap(struct gpu_device *dev);
@@ -222,6 +263,19 @@ gpu_resp_t gpu_cmd_set_scanout(struct gpu_device *, struct gpu_cmd *, struct gpu
 gpu_resp_t gpu_cmd_resource_flush(struct gpu_device *, struct gpu_cmd *, struct gpu_resp_body *);
 /* Turns off every scanout showing res (before it goes away). */
 void gpu_scanouts_detach(struct gpu_device *dev, struct gpu_resource *res);
+/* Shows rect r of res (already checked) on the scanout: SET_SCANOUT's and SET_SCANOUT_BLOB's end. */
+void gpu_scanout_attach(struct gpu_device *dev, uint32_t scanout_id, struct gpu_resource *res,
+	const struct virtio_gpu_rect *r);
+void gpu_scanout_disable(struct gpu_device *dev, uint32_t scanout_id);
+
+/* gpu-blob.c */
+gpu_resp_t gpu_cmd_resource_create_blob(struct gpu_device *, struct gpu_cmd *,
+	struct gpu_resp_body *);
+gpu_resp_t gpu_cmd_set_scanout_blob(struct gpu_device *, struct gpu_cmd *,
+	struct gpu_resp_body *);
+/* Copies rect (inside the blob's layout) from the guest's pages into the host copy. */
+int gpu_blob_refresh(struct gpu_device *dev, struct gpu_resource *res,
+	const struct virtio_gpu_rect *rect);
 /* Finishes a deferred display command with what we know, if the display cannot. */
 void gpu_deferred_fallback(struct gpu_device *dev);
 /* The display sink changed: no scanout is shown from a dma-buf any more. */

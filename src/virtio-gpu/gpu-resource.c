@@ -89,10 +89,55 @@ void gpu_resource_backing(struct gpu_device *dev, const struct gpu_resource *res
 	ret->size = res->backing_size;
 }
 
+/* The id is free and one more resource of host_bytes fits the limits. */
+static gpu_resp_t resource_admit(struct gpu_device *dev, uint32_t id, uint64_t host_bytes,
+	uint64_t *ret_total)
+{
+	if (id == 0 || gpu_resource_lookup(dev, id)) {
+		log_guest("resource id %u is %s", id, id ? "in use" : "invalid");
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+	}
+	if (id_table_count(&dev->resources) >= GPU_MAX_RESOURCES ||
+		!checked_add_u64(dev->host_bytes, host_bytes, ret_total) ||
+		*ret_total > GPU_MAX_HOST_MEMORY) {
+		log_guest("resource %u: over the resource limits (%zu resources, %llu bytes)", id,
+			id_table_count(&dev->resources), (unsigned long long)dev->host_bytes);
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+gpu_resp_t gpu_resource_create_blob(struct gpu_device *dev, uint32_t id, uint64_t blob_size,
+	struct gpu_resource **ret_res)
+{
+	struct gpu_resource *res;
+	gpu_resp_t err;
+	uint64_t total;
+
+	err = resource_admit(dev, id, 0, &total);
+	if (err != VIRTIO_GPU_RESP_OK_NODATA) {
+		return err;
+	}
+	res = calloc(1, sizeof(*res));
+	if (!res) {
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	res->id = id;
+	res->blob = true;
+	res->blob_size = blob_size;
+	if (id_table_insert(&dev->resources, id, res) < 0) {
+		free(res);
+		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	}
+	*ret_res = res;
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
 gpu_resp_t gpu_resource_create(struct gpu_device *dev, uint32_t id, uint32_t format,
 	uint32_t width, uint32_t height, uint64_t host_bytes, const struct rnd_create_3d *args_3d)
 {
 	struct gpu_resource *res;
+	gpu_resp_t err;
 	uint64_t total;
 	uint32_t stride = 0;
 	int r;
@@ -112,12 +157,9 @@ gpu_resp_t gpu_resource_create(struct gpu_device *dev, uint32_t id, uint32_t for
 			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 		}
 	}
-	if (id_table_count(&dev->resources) >= GPU_MAX_RESOURCES ||
-		!checked_add_u64(dev->host_bytes, host_bytes, &total) ||
-		total > GPU_MAX_HOST_MEMORY) {
-		log_guest("resource %u: over the resource limits (%zu resources, %llu bytes)", id,
-			id_table_count(&dev->resources), (unsigned long long)dev->host_bytes);
-		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
+	err = resource_admit(dev, id, host_bytes, &total);
+	if (err != VIRTIO_GPU_RESP_OK_NODATA) {
+		return err;
 	}
 	res = calloc(1, sizeof(*res));
 	if (!res) {
@@ -172,40 +214,33 @@ gpu_resp_t gpu_cmd_resource_unref(struct gpu_device *dev, struct gpu_cmd *cmd,
 		log_guest("RESOURCE_UNREF: no resource %u", id);
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	}
-	/* like QEMU: a resource on screen is taken off screen first */
-	gpu_scanouts_detach(dev, res);
-	id_table_remove(&dev->resources, id);
-	resource_destroy(dev, res);
+	gpu_resource_remove(dev, res);
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
-gpu_resp_t gpu_cmd_attach_backing(struct gpu_device *dev, struct gpu_cmd *cmd,
-	struct gpu_resp_body *body)
+void gpu_resource_remove(struct gpu_device *dev, struct gpu_resource *res)
 {
-	const struct virtio_gpu_resource_attach_backing *a = &cmd->req.attach_backing;
-	uint32_t id = le32toh(a->resource_id), n = le32toh(a->nr_entries);
+	/* like QEMU: a resource on screen is taken off screen first */
+	gpu_scanouts_detach(dev, res);
+	id_table_remove(&dev->resources, res->id);
+	resource_destroy(dev, res);
+}
+
+gpu_resp_t gpu_backing_read(struct gpu_device *dev, const struct gpu_cmd *cmd, size_t head_bytes,
+	uint32_t n, struct gpu_backing *ret)
+{
 	const struct vu_mem *mem = vu_dev_mem(dev->vu);
 	struct virtio_gpu_mem_entry *wire;
 	struct rnd_backing_entry *entries;
-	struct gpu_resource *res;
 	uint64_t table_bytes, total, offset = 0;
 	unsigned int kept = 0;
 
 	if (n == 0 || n > GPU_MAX_BACKING_ENTRIES) {
-		log_guest("ATTACH_BACKING: %u entries (limit %u)", n, GPU_MAX_BACKING_ENTRIES);
+		log_guest("backing of %u entries (limit %u)", n, GPU_MAX_BACKING_ENTRIES);
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	}
-	if (cmd->elem->out_len < sizeof(*a) + (uint64_t)n * sizeof(*wire)) {
-		log_guest("ATTACH_BACKING: %u entries announced, fewer sent", n);
-		return VIRTIO_GPU_RESP_ERR_UNSPEC;
-	}
-	res = gpu_resource_lookup(dev, id);
-	if (!res) {
-		log_guest("ATTACH_BACKING: no resource %u", id);
-		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
-	}
-	if (res->backing) {
-		log_guest("ATTACH_BACKING: resource %u already has backing", id);
+	if (cmd->elem->out_len < head_bytes + (uint64_t)n * sizeof(*wire)) {
+		log_guest("backing of %u entries announced, fewer sent", n);
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;
 	}
 	table_bytes = (uint64_t)n * sizeof(*entries);
@@ -220,7 +255,7 @@ gpu_resp_t gpu_cmd_attach_backing(struct gpu_device *dev, struct gpu_cmd *cmd,
 		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
 	}
 	/* one copy of the entries, then every one is checked against guest memory */
-	if (vu_elem_read(mem, cmd->elem, sizeof(*a), wire, (size_t)n * sizeof(*wire)) < 0) {
+	if (vu_elem_read(mem, cmd->elem, head_bytes, wire, (size_t)n * sizeof(*wire)) < 0) {
 		goto err_unspec;
 	}
 	for (uint32_t i = 0; i < n; i++) {
@@ -228,7 +263,7 @@ gpu_resp_t gpu_cmd_attach_backing(struct gpu_device *dev, struct gpu_cmd *cmd,
 		uint32_t len = le32toh(wire[i].length);
 
 		if (!vu_mem_gpa_mapped(mem, gpa, len)) {
-			log_guest("ATTACH_BACKING: entry %u (0x%llx+%u) outside guest memory", i,
+			log_guest("backing entry %u (0x%llx+%u) outside guest memory", i,
 				(unsigned long long)gpa, len);
 			goto err_unspec;
 		}
@@ -239,21 +274,64 @@ gpu_resp_t gpu_cmd_attach_backing(struct gpu_device *dev, struct gpu_cmd *cmd,
 		offset += len; /* at most 16384 * 4 GiB: cannot wrap */
 	}
 	free(wire);
-	res->backing = entries;
-	res->backing_n = kept;
-	res->backing_size = offset;
-	dev->host_bytes += (uint64_t)kept * sizeof(*entries);
-	res->host_bytes += (uint64_t)kept * sizeof(*entries);
-	if (gpu_resource_attach_renderer(dev, res) < 0) {
-		backing_clear(dev, res);
-		return VIRTIO_GPU_RESP_ERR_UNSPEC;
-	}
+	*ret = (struct gpu_backing){ entries, kept, offset };
 	return VIRTIO_GPU_RESP_OK_NODATA;
 
 err_unspec:
 	free(wire);
 	free(entries);
 	return VIRTIO_GPU_RESP_ERR_UNSPEC;
+}
+
+int gpu_backing_set(struct gpu_device *dev, struct gpu_resource *res, struct gpu_backing *b)
+{
+	uint64_t bytes = (uint64_t)b->n * sizeof(*b->entries);
+
+	res->backing = b->entries;
+	res->backing_n = b->n;
+	res->backing_size = b->size;
+	b->entries = NULL;
+	dev->host_bytes += bytes;
+	res->host_bytes += bytes;
+	if (gpu_resource_attach_renderer(dev, res) < 0) {
+		backing_clear(dev, res);
+		return -EIO;
+	}
+	return 0;
+}
+
+gpu_resp_t gpu_cmd_attach_backing(struct gpu_device *dev, struct gpu_cmd *cmd,
+	struct gpu_resp_body *body)
+{
+	const struct virtio_gpu_resource_attach_backing *a = &cmd->req.attach_backing;
+	uint32_t id = le32toh(a->resource_id), n = le32toh(a->nr_entries);
+	struct gpu_resource *res;
+	struct gpu_backing b;
+	gpu_resp_t err;
+
+	if (n == 0 || n > GPU_MAX_BACKING_ENTRIES) {
+		log_guest("ATTACH_BACKING: %u entries (limit %u)", n, GPU_MAX_BACKING_ENTRIES);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	if (cmd->elem->out_len < sizeof(*a) + (uint64_t)n * sizeof(struct virtio_gpu_mem_entry)) {
+		log_guest("ATTACH_BACKING: %u entries announced, fewer sent", n);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	res = gpu_resource_lookup(dev, id);
+	if (!res) {
+		log_guest("ATTACH_BACKING: no resource %u", id);
+		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+	}
+	if (res->backing) {
+		log_guest("ATTACH_BACKING: resource %u already has backing", id);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	err = gpu_backing_read(dev, cmd, sizeof(*a), n, &b);
+	if (err != VIRTIO_GPU_RESP_OK_NODATA) {
+		return err;
+	}
+	return gpu_backing_set(dev, res, &b) < 0 ? VIRTIO_GPU_RESP_ERR_UNSPEC
+						    : VIRTIO_GPU_RESP_OK_NODATA;
 }
 
 gpu_resp_t gpu_cmd_detach_backing(struct gpu_device *dev, struct gpu_cmd *cmd,

@@ -190,7 +190,7 @@ gpu_resp_t gpu_cmd_get_edid(struct gpu_device *dev, struct gpu_cmd *cmd,
 	return GPU_RESP_DEFERRED;
 }
 
-static void scanout_disable(struct gpu_device *dev, uint32_t scanout_id)
+void gpu_scanout_disable(struct gpu_device *dev, uint32_t scanout_id)
 {
 	struct gpu_scanout *s = &dev->scanouts[scanout_id];
 	struct gpu_resource *old = gpu_resource_lookup(dev, s->resource_id);
@@ -257,7 +257,7 @@ void gpu_scanouts_detach(struct gpu_device *dev, struct gpu_resource *res)
 {
 	for (uint32_t i = 0; i < VIRTIO_GPU_MAX_SCANOUTS; i++) {
 		if (res->scanout_mask & (1u << i)) {
-			scanout_disable(dev, i);
+			gpu_scanout_disable(dev, i);
 		}
 	}
 }
@@ -271,14 +271,13 @@ gpu_resp_t gpu_cmd_set_scanout(struct gpu_device *dev, struct gpu_cmd *cmd,
 		le32toh(ss->r.x), le32toh(ss->r.y), le32toh(ss->r.width), le32toh(ss->r.height)
 	};
 	struct gpu_resource *res;
-	struct gpu_scanout *s;
 
 	if (scanout_id >= dev->num_scanouts) {
 		log_guest("SET_SCANOUT: scanout %u of %u", scanout_id, dev->num_scanouts);
 		return VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID;
 	}
 	if (id == 0) {
-		scanout_disable(dev, scanout_id);
+		gpu_scanout_disable(dev, scanout_id);
 		return VIRTIO_GPU_RESP_OK_NODATA;
 	}
 	res = gpu_resource_lookup(dev, id);
@@ -286,14 +285,27 @@ gpu_resp_t gpu_cmd_set_scanout(struct gpu_device *dev, struct gpu_cmd *cmd,
 		log_guest("SET_SCANOUT: no resource %u", id);
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	}
+	if (res->blob) {
+		/* a blob has no pixel layout of its own: SET_SCANOUT_BLOB gives one */
+		log_guest("SET_SCANOUT: resource %u is a blob", id);
+		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
+	}
 	if (r.width == 0 || r.height == 0 ||
 		!rect_within(r.x, r.y, r.width, r.height, res->width, res->height)) {
 		log_guest("SET_SCANOUT: rect %u,%u %ux%u not inside resource %u (%ux%u)", r.x, r.y,
 			r.width, r.height, id, res->width, res->height);
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
-	s = &dev->scanouts[scanout_id];
-	if (s->resource_id != id) {
+	gpu_scanout_attach(dev, scanout_id, res, &r);
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+void gpu_scanout_attach(struct gpu_device *dev, uint32_t scanout_id, struct gpu_resource *res,
+	const struct virtio_gpu_rect *r)
+{
+	struct gpu_scanout *s = &dev->scanouts[scanout_id];
+
+	if (s->resource_id != res->id) {
 		struct gpu_resource *old = gpu_resource_lookup(dev, s->resource_id);
 
 		if (old) {
@@ -301,10 +313,9 @@ gpu_resp_t gpu_cmd_set_scanout(struct gpu_device *dev, struct gpu_cmd *cmd,
 		}
 	}
 	res->scanout_mask |= 1u << scanout_id;
-	s->resource_id = id;
-	s->rect = r;
-	scanout_show(dev, scanout_id, id, &r);
-	return VIRTIO_GPU_RESP_OK_NODATA;
+	s->resource_id = res->id;
+	s->rect = *r;
+	scanout_show(dev, scanout_id, res->id, r);
 }
 
 /* Intersection of two rects; false if empty. */
@@ -359,6 +370,9 @@ gpu_resp_t gpu_cmd_resource_flush(struct gpu_device *dev, struct gpu_cmd *cmd,
 		log_guest("RESOURCE_FLUSH: no resource %u", id);
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	}
+	if (res->blob && !res->blob_layout) {
+		return VIRTIO_GPU_RESP_OK_NODATA; /* a blob on no scanout yet: nothing to show */
+	}
 	if (!rect_within(r.x, r.y, r.width, r.height, res->width, res->height)) {
 		log_guest("RESOURCE_FLUSH: rect %u,%u %ux%u outside %ux%u", r.x, r.y, r.width,
 			r.height, res->width, res->height);
@@ -384,6 +398,10 @@ gpu_resp_t gpu_cmd_resource_flush(struct gpu_device *dev, struct gpu_cmd *cmd,
 				acks++;
 			}
 			continue;
+		}
+		if (res->blob && gpu_blob_refresh(dev, res, &damage) < 0) {
+			log_guest("RESOURCE_FLUSH: blob %u: backing not readable", id);
+			return VIRTIO_GPU_RESP_ERR_UNSPEC;
 		}
 		rect = (struct rnd_rect){ damage.x, damage.y, damage.width, damage.height };
 		if (rnd_read_pixels(dev->renderer, id, &rect, &px) < 0) {

@@ -44,6 +44,10 @@ gpu_resp_t gpu_cmd_transfer_to_host_2d(struct gpu_device *dev, struct gpu_cmd *c
 		log_guest("TRANSFER_TO_HOST_2D: no resource %u", id);
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	}
+	if (res->blob) {
+		/* like QEMU: nothing to copy, a blob's pixels are read at the flush */
+		return VIRTIO_GPU_RESP_OK_NODATA;
+	}
 	if (!res->backing) {
 		log_guest("TRANSFER_TO_HOST_2D: resource %u has no backing", id);
 		return VIRTIO_GPU_RESP_ERR_UNSPEC;

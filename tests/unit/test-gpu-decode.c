@@ -91,6 +91,10 @@ static const struct expect cmds[] = {
 	E(VIRTIO_GPU_CMD_GET_EDID, 32, GPU_QUEUE_CTRL, VIRTIO_GPU_F_EDID, gpu_cmd_get_edid),
 	E(VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID, 32, GPU_QUEUE_CTRL, VIRTIO_GPU_F_RESOURCE_UUID,
 		gpu_cmd_assign_uuid),
+	E(VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB, 56, GPU_QUEUE_CTRL, VIRTIO_GPU_F_RESOURCE_BLOB,
+		gpu_cmd_resource_create_blob),
+	E(VIRTIO_GPU_CMD_SET_SCANOUT_BLOB, 96, GPU_QUEUE_CTRL, VIRTIO_GPU_F_RESOURCE_BLOB,
+		gpu_cmd_set_scanout_blob),
 	E(VIRTIO_GPU_CMD_CTX_CREATE, 96, GPU_QUEUE_CTRL, VIRTIO_GPU_F_VIRGL, gpu_cmd_ctx_create),
 	E(VIRTIO_GPU_CMD_CTX_DESTROY, 24, GPU_QUEUE_CTRL, VIRTIO_GPU_F_VIRGL, gpu_cmd_ctx_destroy),
 	E(VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 32, GPU_QUEUE_CTRL, VIRTIO_GPU_F_VIRGL,
@@ -116,15 +120,18 @@ _Static_assert(sizeof(struct virtio_gpu_ctx_create) == 96, "ctx_create");
 _Static_assert(sizeof(struct virtio_gpu_resource_create_3d) == 72, "create_3d");
 _Static_assert(sizeof(struct virtio_gpu_transfer_host_3d) == 72, "transfer_3d");
 _Static_assert(sizeof(struct virtio_gpu_update_cursor) == 56, "cursor");
+_Static_assert(sizeof(struct virtio_gpu_resource_create_blob) == 56, "create_blob");
+_Static_assert(sizeof(struct virtio_gpu_set_scanout_blob) == 96, "set_scanout_blob");
 
 /*
- * Types the decoder must refuse: blob commands we do not implement, the
+ * Types the decoder must refuse: the blob commands we do not implement
+ * (MAP/UNMAP: no host-visible region), the
  * slots just past each group, responses, other groups, and valid low bytes
  * under high bits (the table is indexed by the low byte).
  */
 static const uint32_t unknown_types[] = {
 	0x0000, 0x0001, 0x00ff,
-	VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB, VIRTIO_GPU_CMD_SET_SCANOUT_BLOB, 0x010e, 0x01ff,
+	0x010e, 0x01ff,
 	VIRTIO_GPU_CMD_RESOURCE_MAP_BLOB, VIRTIO_GPU_CMD_RESOURCE_UNMAP_BLOB, 0x020a, 0x02ff,
 	0x0302, 0x03ff, 0x0400, 0x0401, VIRTIO_GPU_RESP_OK_NODATA, VIRTIO_GPU_RESP_ERR_UNSPEC,
 	0x00010100, 0x00010300, 0x01000200, 0x80000100, 0x80000301, 0xffffff00, 0xffffffff,

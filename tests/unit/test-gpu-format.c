@@ -6,6 +6,7 @@
 #include <linux/virtio_gpu.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -124,12 +125,64 @@ static void test_size(void **state)
 	}
 }
 
+/* SET_SCANOUT_BLOB layouts: the framebuffer must lie wholly inside the blob. */
+static void test_blob_layout(void **state)
+{
+	const uint32_t X = VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM;
+	static const struct {
+		uint32_t format, width, height, stride, offset;
+		uint64_t blob;
+		bool fits;
+		uint64_t host;
+	} cases[] = {
+		/* packed 1024x768, exactly the blob */
+		{ X, 1024, 768, 4096, 0, 4096u * 768, true, 4096u * 768 },
+		/* one byte short */
+		{ X, 1024, 768, 4096, 0, 4096u * 768 - 1, false, 0 },
+		/* padded rows: the last row needs only width * 4 bytes */
+		{ X, 1000, 10, 4096, 0, 4096u * 9 + 4000, true, 40960 },
+		{ X, 1000, 10, 4096, 0, 4096u * 9 + 3999, false, 0 },
+		/* an offset moves the end */
+		{ X, 16, 16, 64, 4096, 4096 + 64 * 16, true, 1024 },
+		{ X, 16, 16, 64, 4097, 4096 + 64 * 16, false, 0 },
+		/* stride shorter than a row, or not a multiple of 4 */
+		{ X, 16, 16, 60, 0, 1 << 20, false, 0 },
+		{ X, 16, 16, 66, 0, 1 << 20, false, 0 },
+		/* unknown format, empty, over GPU_MAX_DIMENSION */
+		{ 0, 16, 16, 64, 0, 1 << 20, false, 0 },
+		{ 999, 16, 16, 64, 0, 1 << 20, false, 0 },
+		{ X, 0, 16, 64, 0, 1 << 20, false, 0 },
+		{ X, 16, 0, 64, 0, 1 << 20, false, 0 },
+		{ X, GPU_MAX_DIMENSION + 1, 1, (GPU_MAX_DIMENSION + 1) * 4, 0, UINT64_MAX, false, 0 },
+		/* the largest stride and offset: no 32-bit wrap, simply too big for the blob */
+		{ X, 1, GPU_MAX_DIMENSION, UINT32_MAX - 3, UINT32_MAX, UINT64_C(1) << 30, false, 0 },
+		/* ... and they fit a blob that large (the size limit is the caller's) */
+		{ X, 1, 2, UINT32_MAX - 3, UINT32_MAX, UINT64_C(1) << 34, true,
+			(UINT64_C(4294967292)) * 2 },
+		/* 0x40000001 wide: the stride overflow of ZDI-CAN-27578 is refused */
+		{ X, 0x40000001u, 1, 4, 0, UINT64_MAX, false, 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t host = 12345;
+		bool fits = gpu_blob_layout_fits(cases[i].format, cases[i].width, cases[i].height,
+			cases[i].stride, cases[i].offset, cases[i].blob, &host);
+
+		if (fits != cases[i].fits) {
+			fail_msg("case %zu: fits %d, expected %d", i, fits, cases[i].fits);
+		}
+		assert_int_equal(host, fits ? cases[i].host : 12345);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_valid_formats),
 		cmocka_unit_test(test_invalid_formats),
 		cmocka_unit_test(test_size),
+		cmocka_unit_test(test_blob_layout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

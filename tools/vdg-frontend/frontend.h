@@ -33,6 +33,7 @@
 #define VDGFE_GPU_F_VIRGL 0
 #define VDGFE_GPU_F_EDID 1
 #define VDGFE_GPU_F_RESOURCE_UUID 2
+#define VDGFE_GPU_F_RESOURCE_BLOB 3
 
 /* Default feature wish list, intersected with what the back-end offers. */
 #define VDGFE_DEFAULT_FEATURES                                                                   \

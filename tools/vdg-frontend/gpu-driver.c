@@ -359,27 +359,10 @@ int vdgfe_gpu_detach_backing(struct vdgfe *fe, uint32_t res)
 	return res_cmd(fe, VIRTIO_GPU_CMD_RESOURCE_DETACH_BACKING, res);
 }
 
-int vdgfe_gpu_attach_backing(struct vdgfe *fe, uint32_t res, uint64_t gpa, uint64_t size,
-	uint32_t entry_size)
+/* Fills n entries covering [gpa, gpa + size), entry_size bytes each (0: one entry). */
+static void fill_entries(struct virtio_gpu_mem_entry *ents, uint64_t n, uint64_t gpa,
+	uint64_t size, uint32_t entry_size)
 {
-	struct virtio_gpu_resource_attach_backing *req;
-	struct virtio_gpu_mem_entry *ents;
-	uint64_t n = entry_size ? (size + entry_size - 1) / entry_size : 1;
-	size_t len;
-	int r;
-
-	if (size == 0 || size > UINT32_MAX * n || n > (1u << 20)) {
-		return -EINVAL;
-	}
-	len = sizeof(*req) + n * sizeof(*ents);
-	req = calloc(1, len);
-	if (!req) {
-		return -ENOMEM;
-	}
-	vdgfe_gpu_hdr(fe, &req->hdr, VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING);
-	req->resource_id = htole32(res);
-	req->nr_entries = htole32((uint32_t)n);
-	ents = (struct virtio_gpu_mem_entry *)(req + 1);
 	for (uint64_t i = 0; i < n; i++) {
 		uint64_t off = entry_size ? i * entry_size : 0;
 		uint64_t l = size;
@@ -387,10 +370,70 @@ int vdgfe_gpu_attach_backing(struct vdgfe *fe, uint32_t res, uint64_t gpa, uint6
 		if (entry_size) {
 			l = size - off < entry_size ? size - off : entry_size;
 		}
-
 		ents[i].addr = htole64(gpa + off);
 		ents[i].length = htole32((uint32_t)l);
 	}
+}
+
+/* Entries needed for size bytes in entry_size pieces, or 0 if that is not possible. */
+static uint64_t entry_count(uint64_t size, uint32_t entry_size)
+{
+	uint64_t n = entry_size ? (size + entry_size - 1) / entry_size : 1;
+
+	if (size == 0 || size > UINT32_MAX * n || n > (1u << 20)) {
+		return 0;
+	}
+	return n;
+}
+
+int vdgfe_gpu_attach_backing(struct vdgfe *fe, uint32_t res, uint64_t gpa, uint64_t size,
+	uint32_t entry_size)
+{
+	struct virtio_gpu_resource_attach_backing *req;
+	uint64_t n = entry_count(size, entry_size);
+	size_t len;
+	int r;
+
+	if (n == 0) {
+		return -EINVAL;
+	}
+	len = sizeof(*req) + n * sizeof(struct virtio_gpu_mem_entry);
+	req = calloc(1, len);
+	if (!req) {
+		return -ENOMEM;
+	}
+	vdgfe_gpu_hdr(fe, &req->hdr, VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING);
+	req->resource_id = htole32(res);
+	req->nr_entries = htole32((uint32_t)n);
+	fill_entries((struct virtio_gpu_mem_entry *)(req + 1), n, gpa, size, entry_size);
+	r = ctrl(fe, req, len);
+	free(req);
+	return r;
+}
+
+int vdgfe_gpu_resource_create_blob(struct vdgfe *fe, uint32_t res, uint32_t blob_mem,
+	uint32_t blob_flags, uint64_t size, uint64_t gpa, uint64_t backing, uint32_t entry_size)
+{
+	struct virtio_gpu_resource_create_blob *req;
+	uint64_t n = backing ? entry_count(backing, entry_size) : 0;
+	size_t len;
+	int r;
+
+	if (backing && n == 0) {
+		return -EINVAL;
+	}
+	len = sizeof(*req) + n * sizeof(struct virtio_gpu_mem_entry);
+	req = calloc(1, len);
+	if (!req) {
+		return -ENOMEM;
+	}
+	vdgfe_gpu_hdr(fe, &req->hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB);
+	req->resource_id = htole32(res);
+	req->blob_mem = htole32(blob_mem);
+	req->blob_flags = htole32(blob_flags);
+	req->nr_entries = htole32((uint32_t)n);
+	req->size = htole64(size);
+	fill_entries((struct virtio_gpu_mem_entry *)(req + 1), n, gpa, backing, entry_size);
 	r = ctrl(fe, req, len);
 	free(req);
 	return r;
@@ -492,4 +535,23 @@ int vdgfe_gpu_update_cursor(struct vdgfe *fe, uint32_t scanout, uint32_t x, uint
 int vdgfe_gpu_move_cursor(struct vdgfe *fe, uint32_t scanout, uint32_t x, uint32_t y)
 {
 	return cursor_cmd(fe, VIRTIO_GPU_CMD_MOVE_CURSOR, scanout, x, y, 0, 0, 0);
+}
+
+int vdgfe_gpu_set_scanout_blob(struct vdgfe *fe, uint32_t scanout, uint32_t res, uint32_t x,
+	uint32_t y, uint32_t w, uint32_t h, uint32_t fb_w, uint32_t fb_h, uint32_t format,
+	uint32_t stride, uint32_t offset)
+{
+	struct virtio_gpu_set_scanout_blob req;
+
+	memset(&req, 0, sizeof(req));
+	vdgfe_gpu_hdr(fe, &req.hdr, VIRTIO_GPU_CMD_SET_SCANOUT_BLOB);
+	put_rect(&req.r, x, y, w, h);
+	req.scanout_id = htole32(scanout);
+	req.resource_id = htole32(res);
+	req.width = htole32(fb_w);
+	req.height = htole32(fb_h);
+	req.format = htole32(format);
+	req.strides[0] = htole32(stride);
+	req.offsets[0] = htole32(offset);
+	return ctrl(fe, &req, sizeof(req));
 }

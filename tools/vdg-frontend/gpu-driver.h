@@ -89,6 +89,16 @@ int vdgfe_gpu_resource_unref(struct vdgfe *fe, uint32_t res);
 int vdgfe_gpu_attach_backing(struct vdgfe *fe, uint32_t res, uint64_t gpa, uint64_t size,
 	uint32_t entry_size);
 int vdgfe_gpu_detach_backing(struct vdgfe *fe, uint32_t res);
+/*
+ * RESOURCE_CREATE_BLOB of `size` bytes, entries covering [gpa, gpa +
+ * backing) as vdgfe_gpu_attach_backing() makes them; backing 0: no entries.
+ */
+int vdgfe_gpu_resource_create_blob(struct vdgfe *fe, uint32_t res, uint32_t blob_mem,
+	uint32_t blob_flags, uint64_t size, uint64_t gpa, uint64_t backing, uint32_t entry_size);
+/* SET_SCANOUT_BLOB: rect x,y,w,h of a fb_w x fb_h framebuffer (plane 0 only). */
+int vdgfe_gpu_set_scanout_blob(struct vdgfe *fe, uint32_t scanout, uint32_t res, uint32_t x,
+	uint32_t y, uint32_t w, uint32_t h, uint32_t fb_w, uint32_t fb_h, uint32_t format,
+	uint32_t stride, uint32_t offset);
 int vdgfe_gpu_set_scanout(struct vdgfe *fe, uint32_t scanout, uint32_t res, uint32_t x,
 	uint32_t y, uint32_t w, uint32_t h);
 int vdgfe_gpu_transfer_to_host_2d(struct vdgfe *fe, uint32_t res, uint32_t x, uint32_t y,
