@@ -17,7 +17,8 @@
  *   4 EVENT_IDX    5 indirect descriptors (the driver uses them when asked)
  *   6 3D: the device in virgl mode over a stand-in 3D renderer (fake-3d.c:
  *     contexts, fences retired from a timer, dma-buf export of memfds),
- *     VIRGL and CONTEXT_INIT acked
+ *     VIRGL and CONTEXT_INIT acked (without it, RESOURCE_BLOB is acked: 2d mode
+ *     offers guest blobs)
  *   7 at the end, QEMU closes the display socket before hanging up
  *
  * Records start with a kind byte; its low three bits say what follows:
@@ -416,6 +417,8 @@ static void start_session(struct harness *h, uint8_t mode)
 	}
 	if (mode & M_VIRGL) {
 		features |= VU_BIT(VIRTIO_GPU_F_VIRGL) | VU_BIT(VIRTIO_GPU_F_CONTEXT_INIT);
+	} else {
+		features |= VU_BIT(VIRTIO_GPU_F_RESOURCE_BLOB); /* offered in 2d mode */
 	}
 	send_vu_u64(h, VU_REQ_SET_FEATURES, features);
 

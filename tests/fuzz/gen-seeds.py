@@ -269,7 +269,8 @@ CMD = dict(GET_DISPLAY_INFO=0x100, RESOURCE_CREATE_2D=0x101, RESOURCE_UNREF=0x10
            GET_EDID=0x10a, ASSIGN_UUID=0x10b, CTX_CREATE=0x200, CTX_DESTROY=0x201,
            CTX_ATTACH_RESOURCE=0x202, CTX_DETACH_RESOURCE=0x203, RESOURCE_CREATE_3D=0x204,
            TRANSFER_TO_HOST_3D=0x205, TRANSFER_FROM_HOST_3D=0x206, SUBMIT_3D=0x207,
-           UPDATE_CURSOR=0x300, MOVE_CURSOR=0x301)
+           UPDATE_CURSOR=0x300, MOVE_CURSOR=0x301, RESOURCE_CREATE_BLOB=0x10c,
+           SET_SCANOUT_BLOB=0x10d)
 FLAG_FENCE = 1
 XRGB, ARGB, RGBA = 2, 1, 67   # B8G8R8X8, B8G8R8A8, R8G8B8A8
 
@@ -416,6 +417,31 @@ def gpu_cmd_seeds():
              struct.pack('<QIIII', 0, 20, 0, 64, 0)) + \
         gcmd(set_scanout(0, 1, rect(0, 0, 64, 64))) + gcmd(flush(1, rect(8, 8, 16, 16))) + \
         gcmd(set_scanout(0, 0, rect(0, 0, 0, 0))) + u8(6)
+    # guest blobs (2d mode): a padded framebuffer at an offset, flushes, a cursor, bad layouts
+    def create_blob(rid, size, entries, mem=1, flags=2):
+        return ghdr(CMD['RESOURCE_CREATE_BLOB']) + struct.pack('<IIII', rid, mem, flags, len(entries)) + \
+            u64(0) + u64(size) + b''.join(struct.pack('<QII', a, l, 0) for a, l in entries)
+
+    def scanout_blob(sid, rid, r, w, h, fmt, stride, offset):
+        return ghdr(CMD['SET_SCANOUT_BLOB']) + r + struct.pack('<IIIIII', sid, rid, w, h, fmt, 0) + \
+            struct.pack('<IIII', stride, 0, 0, 0) + struct.pack('<IIII', offset, 0, 0, 0)
+    s['blob-scanout'] = u8(M_DISPLAY | M_PROTOCOL) + \
+        ram(0xa0000, bytes(range(256)) * 16) + \
+        gcmd(create_blob(30, 0x5000, [(0xa0000, 0x1000), (0xa1000, 0x4000)])) + \
+        gcmd(scanout_blob(0, 30, rect(0, 0, 32, 16), 32, 16, XRGB, 160, 64)) + \
+        gcmd(flush(30, rect(0, 0, 32, 16))) + gcmd(transfer(30, rect(0, 0, 4, 4))) + \
+        gcmd(flush(30, rect(4, 4, 8, 8))) + \
+        gcmd(scanout_blob(0, 30, rect(1, 1, 8, 8), 16, 16, RGBA, 64, 0)) + \
+        gcmd(flush(30, rect(0, 0, 16, 16))) + \
+        gcmd(scanout_blob(0, 30, rect(0, 0, 32, 16), 32, 16, XRGB, 160, 0x4f00)) + \
+        gcmd(create_blob(31, 0x4000, [(0xc0000, 0x4000)])) + \
+        gcmd(scanout_blob(1, 31, rect(0, 0, 64, 64), 64, 64, ARGB, 256, 0)) + \
+        gcmd(cursor(CMD['UPDATE_CURSOR'], 0, 5, 5, 31, 1, 1), queue=1) + \
+        gcmd(create_blob(32, 0x1000, [], mem=2)) + gcmd(create_blob(33, 0x1000, [], flags=1)) + \
+        gcmd(create_blob(34, 0x1000, [])) + gcmd(attach(34, [(0xd0000, 0x1000)])) + \
+        gcmd(set_scanout(0, 34, rect(0, 0, 1, 1))) + gcmd(unref(30)) + \
+        gcmd(ghdr(CMD['DETACH_BACKING']) + struct.pack('<II', 31, 0)) + \
+        gcmd(flush(31, rect(0, 0, 64, 64))) + gcmd(scanout_blob(1, 0, rect(0, 0, 0, 0), 0, 0, 0, 0, 0))
     s['config-and-edid'] = u8(M_DISPLAY | M_PROTOCOL) + \
         gcmd(ghdr(CMD['GET_DISPLAY_INFO']), resp=RESP_4096) + u8(3) + u8(0) + u8(16) + \
         gcmd(get_edid(0), resp=RESP_4096) + u8(3 | 8) + u32(1) + gcmd(get_edid(15), resp=RESP_4096)
