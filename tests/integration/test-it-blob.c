@@ -122,6 +122,17 @@ static uint64_t blob(struct vdgfe *fe, uint32_t id, uint64_t size)
 	return gpa;
 }
 
+/* Blob id holding fb (allocated here, drawn in generation gen), shown whole on scanout 0 and checked. */
+static void show_blob(struct vdgfe *fe, uint32_t id, struct fb *fb, uint32_t gen)
+{
+	fb->gpa = blob(fe, id, fb->offset + (uint64_t)fb->stride * fb->h);
+	draw(fe, fb, 0, 0, fb->w, fb->h, gen);
+	assert_int_equal(vdgfe_gpu_set_scanout_blob(fe, 0, id, 0, 0, fb->w, fb->h, fb->w, fb->h,
+	                         fb->format, fb->stride, fb->offset),
+	        OK);
+	assert_int_equal(flush(fe, id, 0, 0, fb->w, fb->h), OK);
+}
+
 static void test_feature_offered(void **state)
 {
 	struct vdgfe *fe;
@@ -150,14 +161,8 @@ static void test_scanout_pixels(void **state)
 	for (unsigned int f = 0; f < 2; f++) {
 		uint32_t id = 1 + f;
 		struct fb fb = {0, 100, 60, 512, 8192, formats[f]};
-		uint64_t size = fb.offset + (uint64_t)fb.stride * fb.h;
 
-		fb.gpa = blob(fe, id, size);
-		draw(fe, &fb, 0, 0, fb.w, fb.h, 0);
-		assert_int_equal(vdgfe_gpu_set_scanout_blob(fe, 0, id, 0, 0, fb.w, fb.h, fb.w, fb.h,
-		                         fb.format, fb.stride, fb.offset),
-		        OK);
-		assert_int_equal(flush(fe, id, 0, 0, fb.w, fb.h), OK);
+		show_blob(fe, id, &fb, 0);
 		check_screen(fe, &fb, gen_zero);
 		/* the guest redraws a rect; a TRANSFER is accepted and changes nothing */
 		draw(fe, &fb, 10, 5, 20, 7, 1);
@@ -345,11 +350,7 @@ static void test_unref_on_screen(void **state)
 	uint64_t n;
 
 	(void)state;
-	fb.gpa = blob(fe, 1, 128 * 32);
-	draw(fe, &fb, 0, 0, 32, 32, 0);
-	assert_int_equal(vdgfe_gpu_set_scanout_blob(fe, 0, 1, 0, 0, 32, 32, 32, 32, XRGB, 128, 0),
-	        OK);
-	assert_int_equal(flush(fe, 1, 0, 0, 32, 32), OK);
+	show_blob(fe, 1, &fb, 0);
 	check_screen(fe, &fb, gen_zero);
 	n = fe->sink.counts[VUGPU_SCANOUT];
 	assert_int_equal(vdgfe_gpu_resource_unref(fe, 1), OK);
@@ -359,12 +360,7 @@ static void test_unref_on_screen(void **state)
 	        VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
 	/* the same id again, with another layout */
 	fb = (struct fb){0, 20, 10, 80, 40, VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM};
-	fb.gpa = blob(fe, 1, 40 + 80 * 10);
-	draw(fe, &fb, 0, 0, 20, 10, 0);
-	assert_int_equal(vdgfe_gpu_set_scanout_blob(fe, 0, 1, 0, 0, 20, 10, 20, 10, fb.format, 80,
-	                         40),
-	        OK);
-	assert_int_equal(flush(fe, 1, 0, 0, 20, 10), OK);
+	show_blob(fe, 1, &fb, 0);
 	check_screen(fe, &fb, gen_zero);
 }
 

@@ -386,26 +386,46 @@ static uint64_t entry_count(uint64_t size, uint32_t entry_size)
 	return n;
 }
 
+/*
+ * A zeroed request of head bytes followed by the entries covering
+ * [gpa, gpa + size) (none if size is 0); NULL on a bad size or ENOMEM.
+ */
+static void *request_with_entries(size_t head, uint64_t gpa, uint64_t size, uint32_t entry_size,
+	uint32_t *ret_n, size_t *ret_len)
+{
+	uint64_t n = size ? entry_count(size, entry_size) : 0;
+	uint8_t *req;
+
+	if (size && n == 0) {
+		return NULL;
+	}
+	*ret_len = head + n * sizeof(struct virtio_gpu_mem_entry);
+	req = calloc(1, *ret_len);
+	if (req) {
+		fill_entries((struct virtio_gpu_mem_entry *)(req + head), n, gpa, size, entry_size);
+	}
+	*ret_n = (uint32_t)n;
+	return req;
+}
+
 int vdgfe_gpu_attach_backing(struct vdgfe *fe, uint32_t res, uint64_t gpa, uint64_t size,
 	uint32_t entry_size)
 {
 	struct virtio_gpu_resource_attach_backing *req;
-	uint64_t n = entry_count(size, entry_size);
+	uint32_t n;
 	size_t len;
 	int r;
 
-	if (n == 0) {
+	if (size == 0) {
 		return -EINVAL;
 	}
-	len = sizeof(*req) + n * sizeof(struct virtio_gpu_mem_entry);
-	req = calloc(1, len);
+	req = request_with_entries(sizeof(*req), gpa, size, entry_size, &n, &len);
 	if (!req) {
-		return -ENOMEM;
+		return -EINVAL;
 	}
 	vdgfe_gpu_hdr(fe, &req->hdr, VIRTIO_GPU_CMD_RESOURCE_ATTACH_BACKING);
 	req->resource_id = htole32(res);
-	req->nr_entries = htole32((uint32_t)n);
-	fill_entries((struct virtio_gpu_mem_entry *)(req + 1), n, gpa, size, entry_size);
+	req->nr_entries = htole32(n);
 	r = ctrl(fe, req, len);
 	free(req);
 	return r;
@@ -415,25 +435,20 @@ int vdgfe_gpu_resource_create_blob(struct vdgfe *fe, uint32_t res, uint32_t blob
 	uint32_t blob_flags, uint64_t size, uint64_t gpa, uint64_t backing, uint32_t entry_size)
 {
 	struct virtio_gpu_resource_create_blob *req;
-	uint64_t n = backing ? entry_count(backing, entry_size) : 0;
+	uint32_t n;
 	size_t len;
 	int r;
 
-	if (backing && n == 0) {
-		return -EINVAL;
-	}
-	len = sizeof(*req) + n * sizeof(struct virtio_gpu_mem_entry);
-	req = calloc(1, len);
+	req = request_with_entries(sizeof(*req), gpa, backing, entry_size, &n, &len);
 	if (!req) {
-		return -ENOMEM;
+		return -EINVAL;
 	}
 	vdgfe_gpu_hdr(fe, &req->hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB);
 	req->resource_id = htole32(res);
 	req->blob_mem = htole32(blob_mem);
 	req->blob_flags = htole32(blob_flags);
-	req->nr_entries = htole32((uint32_t)n);
+	req->nr_entries = htole32(n);
 	req->size = htole64(size);
-	fill_entries((struct virtio_gpu_mem_entry *)(req + 1), n, gpa, backing, entry_size);
 	r = ctrl(fe, req, len);
 	free(req);
 	return r;
