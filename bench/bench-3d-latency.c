@@ -4,6 +4,7 @@
  * back-end in 3D (virgl) mode, through the test front-end (tools/vdg-frontend).
  *
  *   bench-3d-latency --socket PATH [--iters N] [--warmup N] [--cpu N] [--samples FILE]
+ *                    [--blocking]
  *
  * Negotiates VIRTIO_GPU_F_VIRGL, CTX_CREATE (ctx 1), then one SUBMIT_3D with
  * VIRGL_CCMD_CREATE_SUB_CTX(1). Timed loop: SUBMIT_3D with
@@ -12,6 +13,9 @@
  * fence id each time; one iteration ends when the response (which a back-end
  * may only write once the fence has signalled) is in the used ring. The
  * front-end spins (no sleeping) while it waits, as bench.md recommends.
+ *
+ * --blocking waits for the response in poll() on the call eventfd, as a
+ * guest waits for its interrupt, instead of spinning on the used ring.
  *
  * --samples FILE writes every timed round trip (µs, in order, one per line),
  * to look at the tail.
@@ -122,6 +126,7 @@ int main(int argc, char **argv)
 	const char *sock = NULL, *samples = NULL;
 	long iters = 5000, warmup = 500;
 	int cpu = -1, r;
+	bool blocking = false;
 	double *lat;
 	const uint32_t create[] = {CMD0(CCMD_CREATE_SUB_CTX, 0, 1), 1};
 	const uint32_t loop[] = {CMD0(CCMD_SET_SUB_CTX, 0, 1), 1, CMD0(CCMD_SET_SUB_CTX, 0, 1), 0};
@@ -138,9 +143,11 @@ int main(int argc, char **argv)
 			cpu = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--samples") && i + 1 < argc) {
 			samples = argv[++i];
+		} else if (!strcmp(argv[i], "--blocking")) {
+			blocking = true;
 		} else {
 			fprintf(stderr, "usage: %s --socket PATH [--iters N] [--warmup N] [--cpu N] "
-				"[--samples FILE]\n", argv[0]);
+				"[--samples FILE] [--blocking]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -167,7 +174,7 @@ int main(int argc, char **argv)
 	vdgfe_config_init(&cfg);
 	cfg.socket_path = sock;
 	cfg.want_virgl = true;
-	cfg.spin = true;
+	cfg.spin = !blocking;
 	cfg.timeout_ms = 10000;
 	fe = vdgfe_create(&cfg);
 	if (!fe) {

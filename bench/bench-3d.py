@@ -4,7 +4,8 @@ reference backend (/usr/lib/qemu/vhost-user-gpu --virgl, run here with the
 surfaceless LD_PRELOAD shim from tests/e2e/setup.sh --3d).
 
   bench/bench-3d.py [--rounds 3] [--duration 5] [--iters 5000] [--no-pin]
-                    [--skip-glmark2] [--skip-latency] [--build build] [--out DIR]
+                    [--skip-glmark2] [--skip-latency] [--latency-modes spin,blocking]
+                    [--build build] [--out DIR]
                     [--ours-args "--use-gles false"]
 
 Two figures, each interleaved A B A B (ours, QEMU's) for --rounds rounds with
@@ -25,7 +26,9 @@ a fresh backend process per measurement:
 2. SUBMIT_3D + fence round trip through the test frontend (bench-3d-latency,
    bench/bench-3d-latency.c): CTX_CREATE, then a fenced SUBMIT_3D of two
    VIRGL_CCMD_SET_SUB_CTX per iteration, median and p99 in microseconds. The
-   backend runs on CPU 0, the frontend spins on CPU 1 (bench.md).
+   backend runs on CPU 0, the frontend on CPU 1, once spinning on the used
+   ring (bench.md) and once blocking on the call eventfd as a guest waits for
+   its interrupt (--latency-modes).
 
 Prints per-round figures, medians and the ratios ours/QEMU, in lines starting
 with "BENCH-3D". Needs root (setup.sh) and the 3D e2e cache. Python standard
@@ -173,7 +176,7 @@ def latency_binary(args, tmp):
     return exe
 
 
-def run_latency(args, name, backend_cmd, exe, tmp, out):
+def run_latency(args, name, backend_cmd, exe, tmp, out, mode="spin"):
     """One fresh backend; returns (median_us, p99_us)."""
     sock = os.path.join(tmp, "lat.sock")
     if os.path.exists(sock):
@@ -186,6 +189,8 @@ def run_latency(args, name, backend_cmd, exe, tmp, out):
     try:
         wait_socket(sock, backend)
         fe = [exe, "--socket", sock, "--iters", str(args.iters), "--warmup", str(args.warmup)]
+        if mode == "blocking":
+            fe.append("--blocking")
         if args.pin:
             fe += ["--cpu", "1"]
         r = subprocess.run(fe, capture_output=True, text=True, timeout=300)
@@ -196,6 +201,45 @@ def run_latency(args, name, backend_cmd, exe, tmp, out):
         return float(m.group(1)), float(m.group(2))
     finally:
         kill_group(backend)
+
+
+def run_latency_rounds(args, backends, exe, tmp, out, mode):
+    """Interleaved rounds of one waiting mode; logs per-round figures and medians."""
+    ok = True
+    log("BENCH-3D latency (%s): SUBMIT_3D (2x VIRGL_CCMD_SET_SUB_CTX, 16 B) + fence round "
+        "trip, %d iterations after %d warm-up, frontend %s" %
+        (mode, args.iters, args.warmup,
+         "spinning on the used ring" if mode == "spin" else
+         "blocking in poll() on the call eventfd, as a guest waits for its interrupt"))
+    lat = {n: [] for n, _ in backends}
+    for rnd in range(1, args.rounds + 1):
+        for name, cmd in backends:
+            try:
+                lat[name].append(run_latency(args, name, cmd, exe, tmp, out, mode))
+            except (BenchError, subprocess.TimeoutExpired) as e:
+                log("BENCH-3D latency (%s) round %d %s: ERROR %s" % (mode, rnd, name, e))
+                ok = False
+            time.sleep(1)
+        cells = []
+        for name, _ in backends:
+            if len(lat[name]) == rnd:
+                cells.append("%s median %.1f us p99 %.1f us" % ((name,) + lat[name][-1]))
+            else:
+                cells.append("%s n/a" % name)
+        if all(len(lat[n]) == rnd for n, _ in backends):
+            cells.append("ratio ours/qemu median %s p99 %s" % (
+                fmt_ratio(lat["ours"][-1][0], lat["qemu"][-1][0]),
+                fmt_ratio(lat["ours"][-1][1], lat["qemu"][-1][1])))
+        log("BENCH-3D latency (%s) round %d: %s" % (mode, rnd, "  ".join(cells)))
+    if lat["ours"] and lat["qemu"]:
+        med = {n: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v))
+               for n, v in lat.items()}
+        log("BENCH-3D latency (%s) median of rounds: ours median %.1f us p99 %.1f us  "
+            "qemu median %.1f us p99 %.1f us  ratio ours/qemu median %s p99 %s "
+            "(lower is better)" % ((mode,) + med["ours"] + med["qemu"] + (
+                fmt_ratio(med["ours"][0], med["qemu"][0]),
+                fmt_ratio(med["ours"][1], med["qemu"][1]))))
+    return ok
 
 
 # --- main ----------------------------------------------------------------------
@@ -219,6 +263,9 @@ def main():
                     help="do not pin the backend to CPU 0 and the rest to CPU 1")
     ap.add_argument("--skip-glmark2", action="store_true")
     ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--latency-modes", default="spin,blocking",
+                    help="how the frontend waits for each answer: spin (on the used ring), "
+                         "blocking (poll() on the call eventfd, like a guest's interrupt)")
     ap.add_argument("--build", default=os.path.join(REPO, "build"))
     ap.add_argument("--ours-args", default="",
                     help="extra daemon options for ours, e.g. '--use-gles false'")
@@ -227,6 +274,9 @@ def main():
     args = ap.parse_args()
     args.build = os.path.abspath(args.build)
     args.size = tuple(int(v) for v in args.size.lower().split("x"))
+    args.latency_modes = [m for m in args.latency_modes.split(",") if m]
+    if any(m not in ("spin", "blocking") for m in args.latency_modes):
+        ap.error("--latency-modes: spin, blocking or both")
     out = os.path.abspath(args.out or tempfile.mkdtemp(prefix="bench-3d-", dir="/tmp"))
     os.makedirs(out, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="b3d", dir="/tmp")  # short: sun_path is 108 bytes
@@ -297,37 +347,8 @@ def main():
 
         if not args.skip_latency:
             exe = latency_binary(args, tmp)
-            log("BENCH-3D latency: SUBMIT_3D (2x VIRGL_CCMD_SET_SUB_CTX, 16 B) + fence round "
-                "trip, %d iterations after %d warm-up, frontend spinning" %
-                (args.iters, args.warmup))
-            lat = {n: [] for n, _ in backends}
-            for rnd in range(1, args.rounds + 1):
-                for name, cmd in backends:
-                    try:
-                        lat[name].append(run_latency(args, name, cmd, exe, tmp, out))
-                    except (BenchError, subprocess.TimeoutExpired) as e:
-                        log("BENCH-3D latency round %d %s: ERROR %s" % (rnd, name, e))
-                        ok = False
-                    time.sleep(1)
-                cells = []
-                for name, _ in backends:
-                    if len(lat[name]) == rnd:
-                        cells.append("%s median %.1f us p99 %.1f us" % ((name,) + lat[name][-1]))
-                    else:
-                        cells.append("%s n/a" % name)
-                if all(len(lat[n]) == rnd for n, _ in backends):
-                    cells.append("ratio ours/qemu median %s p99 %s" % (
-                        fmt_ratio(lat["ours"][-1][0], lat["qemu"][-1][0]),
-                        fmt_ratio(lat["ours"][-1][1], lat["qemu"][-1][1])))
-                log("BENCH-3D latency round %d: %s" % (rnd, "  ".join(cells)))
-            if lat["ours"] and lat["qemu"]:
-                med = {n: (statistics.median(x[0] for x in v), statistics.median(x[1] for x in v))
-                       for n, v in lat.items()}
-                log("BENCH-3D latency median of rounds: ours median %.1f us p99 %.1f us  "
-                    "qemu median %.1f us p99 %.1f us  ratio ours/qemu median %s p99 %s "
-                    "(lower is better)" % (med["ours"] + med["qemu"] + (
-                        fmt_ratio(med["ours"][0], med["qemu"][0]),
-                        fmt_ratio(med["ours"][1], med["qemu"][1]))))
+            for mode in args.latency_modes:
+                ok = run_latency_rounds(args, backends, exe, tmp, out, mode) and ok
         return 0 if ok else 1
     except BenchError as e:
         log("BENCH-3D ERROR: %s" % e)
