@@ -105,9 +105,9 @@ bool virgl_probe_export(char *why, size_t why_len);
 /* Checks --render-node; -1 and a message in err if unusable. */
 int virgl_check_render_node(const char *path, char *err, size_t err_len);
 /* Checks the GL libraries libepoxy will load; -1 and a message in err if missing. */
-/* Keeps virglrenderer's fence thread from preempting the loop thread (rnd-virgl-host.c). */
-void virgl_tune_sync_thread(void);
-
 int virgl_check_gl_libraries(const struct rnd_virgl_config *cfg, char *err, size_t err_len);
+
+/* Keeps virglrenderer's fence thread from preempting the loop thread. */
+void virgl_tune_sync_thread(void);
 
 #endif /* VDG_RND_VIRGL_PRIV_H */

@@ -52,7 +52,10 @@ gpu_resp_t gpu_cmd_resource_create_blob(struct gpu_device *dev, struct gpu_cmd *
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
 	if (n > 0) {
-		err = gpu_backing_read(dev, cmd, sizeof(*c), n, &b);
+		err = gpu_backing_check(cmd, "RESOURCE_CREATE_BLOB", sizeof(*c), n);
+		if (err == VIRTIO_GPU_RESP_OK_NODATA) {
+			err = gpu_backing_read(dev, cmd, sizeof(*c), n, &b);
+		}
 		if (err != VIRTIO_GPU_RESP_OK_NODATA) {
 			return err;
 		}
@@ -200,8 +203,7 @@ int gpu_blob_refresh(struct gpu_device *dev, struct gpu_resource *res,
 	 * The backing may have been replaced since by a shorter one.
 	 */
 	offset = res->blob_offset + (uint64_t)rect->y * res->stride + (uint64_t)rect->x * 4;
-	if (offset + (uint64_t)res->stride * (rect->height - 1) + (uint64_t)rect->width * 4 >
-		res->backing_size) {
+	if (!gpu_transfer_fits_backing(res, rect, offset)) {
 		return -EINVAL;
 	}
 	gpu_resource_backing(dev, res, &backing);

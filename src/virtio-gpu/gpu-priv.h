@@ -236,9 +236,16 @@ void gpu_resource_remove(struct gpu_device *dev, struct gpu_resource *res);
 gpu_resp_t gpu_resource_create_blob(struct gpu_device *dev, uint32_t id, uint64_t blob_size,
 	struct gpu_resource **ret_res);
 /*
- * Reads the n backing entries that follow the first head_bytes of the
- * request, checks each against guest memory and the limits, and keeps the
- * non-empty ones in *ret (entries malloc'd). Returns OK_NODATA or the error.
+ * Checks a request (command `what`) announcing n backing entries after its
+ * first head_bytes: 1..GPU_MAX_BACKING_ENTRIES, all of them sent. Returns
+ * OK_NODATA or the error (logged).
+ */
+gpu_resp_t gpu_backing_check(const struct gpu_cmd *cmd, const char *what, size_t head_bytes,
+	uint32_t n);
+/*
+ * Reads those n entries (gpu_backing_check() passed), checks each against
+ * guest memory and the host budget, and keeps the non-empty ones in *ret
+ * (entries malloc'd). Returns OK_NODATA or the error.
  */
 gpu_resp_t gpu_backing_read(struct gpu_device *dev, const struct gpu_cmd *cmd, size_t head_bytes,
 	uint32_t n, struct gpu_backing *ret);
@@ -253,6 +260,12 @@ void gpu_resource_backing(struct gpu_device *dev, const struct gpu_resource *res
 	struct rnd_backing *ret);
 
 /* gpu-transfer.c */
+/*
+ * Does rect r, its first pixel at backing byte `offset` and its rows
+ * res->stride apart, lie inside res's backing? 64-bit, overflow-checked.
+ */
+bool gpu_transfer_fits_backing(const struct gpu_resource *res, const struct virtio_gpu_rect *r,
+	uint64_t offset);
 gpu_resp_t gpu_cmd_transfer_to_host_2d(struct gpu_device *, struct gpu_cmd *,
 	struct gpu_resp_body *);
 

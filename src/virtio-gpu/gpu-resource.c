@@ -3,6 +3,7 @@
  * Resources: creation with the host-memory budget, backing (kept as guest
  * addresses, translated at each use), UUIDs, destruction.
  */
+#include <assert.h>
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -89,14 +90,20 @@ void gpu_resource_backing(struct gpu_device *dev, const struct gpu_resource *res
 	ret->size = res->backing_size;
 }
 
-/* The id is free and one more resource of host_bytes fits the limits. */
-static gpu_resp_t resource_admit(struct gpu_device *dev, uint32_t id, uint64_t host_bytes,
-	uint64_t *ret_total)
+/* A new resource may take this id: not 0, not in use. */
+static gpu_resp_t resource_id_free(struct gpu_device *dev, uint32_t id)
 {
 	if (id == 0 || gpu_resource_lookup(dev, id)) {
 		log_guest("resource id %u is %s", id, id ? "in use" : "invalid");
 		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
 	}
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+/* One more resource of host_bytes fits the limits; *ret_total is the new host total. */
+static gpu_resp_t resource_fits(struct gpu_device *dev, uint32_t id, uint64_t host_bytes,
+	uint64_t *ret_total)
+{
 	if (id_table_count(&dev->resources) >= GPU_MAX_RESOURCES ||
 		!checked_add_u64(dev->host_bytes, host_bytes, ret_total) ||
 		*ret_total > GPU_MAX_HOST_MEMORY) {
@@ -114,7 +121,10 @@ gpu_resp_t gpu_resource_create_blob(struct gpu_device *dev, uint32_t id, uint64_
 	gpu_resp_t err;
 	uint64_t total;
 
-	err = resource_admit(dev, id, 0, &total);
+	err = resource_id_free(dev, id);
+	if (err == VIRTIO_GPU_RESP_OK_NODATA) {
+		err = resource_fits(dev, id, 0, &total);
+	}
 	if (err != VIRTIO_GPU_RESP_OK_NODATA) {
 		return err;
 	}
@@ -142,9 +152,9 @@ gpu_resp_t gpu_resource_create(struct gpu_device *dev, uint32_t id, uint32_t for
 	uint32_t stride = 0;
 	int r;
 
-	if (id == 0 || gpu_resource_lookup(dev, id)) {
-		log_guest("resource id %u is %s", id, id ? "in use" : "invalid");
-		return VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID;
+	err = resource_id_free(dev, id);
+	if (err != VIRTIO_GPU_RESP_OK_NODATA) {
+		return err;
 	}
 	if (!args_3d) {
 		/* 2D: the one size function gives stride and bytes (STYLE.md section 4.1) */
@@ -157,7 +167,7 @@ gpu_resp_t gpu_resource_create(struct gpu_device *dev, uint32_t id, uint32_t for
 			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 		}
 	}
-	err = resource_admit(dev, id, host_bytes, &total);
+	err = resource_fits(dev, id, host_bytes, &total);
 	if (err != VIRTIO_GPU_RESP_OK_NODATA) {
 		return err;
 	}
@@ -226,6 +236,20 @@ void gpu_resource_remove(struct gpu_device *dev, struct gpu_resource *res)
 	resource_destroy(dev, res);
 }
 
+gpu_resp_t gpu_backing_check(const struct gpu_cmd *cmd, const char *what, size_t head_bytes,
+	uint32_t n)
+{
+	if (n == 0 || n > GPU_MAX_BACKING_ENTRIES) {
+		log_guest("%s: %u entries (limit %u)", what, n, GPU_MAX_BACKING_ENTRIES);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	if (cmd->elem->out_len < head_bytes + (uint64_t)n * sizeof(struct virtio_gpu_mem_entry)) {
+		log_guest("%s: %u entries announced, fewer sent", what, n);
+		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	}
+	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
 gpu_resp_t gpu_backing_read(struct gpu_device *dev, const struct gpu_cmd *cmd, size_t head_bytes,
 	uint32_t n, struct gpu_backing *ret)
 {
@@ -235,14 +259,8 @@ gpu_resp_t gpu_backing_read(struct gpu_device *dev, const struct gpu_cmd *cmd, s
 	uint64_t table_bytes, total, offset = 0;
 	unsigned int kept = 0;
 
-	if (n == 0 || n > GPU_MAX_BACKING_ENTRIES) {
-		log_guest("backing of %u entries (limit %u)", n, GPU_MAX_BACKING_ENTRIES);
-		return VIRTIO_GPU_RESP_ERR_UNSPEC;
-	}
-	if (cmd->elem->out_len < head_bytes + (uint64_t)n * sizeof(*wire)) {
-		log_guest("backing of %u entries announced, fewer sent", n);
-		return VIRTIO_GPU_RESP_ERR_UNSPEC;
-	}
+	/* the caller ran gpu_backing_check(): n is within the limit and all sent */
+	assert(n > 0 && n <= GPU_MAX_BACKING_ENTRIES);
 	table_bytes = (uint64_t)n * sizeof(*entries);
 	if (!checked_add_u64(dev->host_bytes, table_bytes, &total) || total > GPU_MAX_HOST_MEMORY) {
 		return VIRTIO_GPU_RESP_ERR_OUT_OF_MEMORY;
@@ -309,13 +327,9 @@ gpu_resp_t gpu_cmd_attach_backing(struct gpu_device *dev, struct gpu_cmd *cmd,
 	struct gpu_backing b;
 	gpu_resp_t err;
 
-	if (n == 0 || n > GPU_MAX_BACKING_ENTRIES) {
-		log_guest("ATTACH_BACKING: %u entries (limit %u)", n, GPU_MAX_BACKING_ENTRIES);
-		return VIRTIO_GPU_RESP_ERR_UNSPEC;
-	}
-	if (cmd->elem->out_len < sizeof(*a) + (uint64_t)n * sizeof(struct virtio_gpu_mem_entry)) {
-		log_guest("ATTACH_BACKING: %u entries announced, fewer sent", n);
-		return VIRTIO_GPU_RESP_ERR_UNSPEC;
+	err = gpu_backing_check(cmd, "ATTACH_BACKING", sizeof(*a), n);
+	if (err != VIRTIO_GPU_RESP_OK_NODATA) {
+		return err;
 	}
 	res = gpu_resource_lookup(dev, id);
 	if (!res) {

@@ -11,7 +11,7 @@
  * read from offset + i * stride, width * bpp bytes long. All in 64 bits
  * with overflow checks: offset comes straight from the guest.
  */
-static bool transfer_fits_backing(const struct gpu_resource *res, const struct virtio_gpu_rect *r,
+bool gpu_transfer_fits_backing(const struct gpu_resource *res, const struct virtio_gpu_rect *r,
 	uint64_t offset)
 {
 	uint64_t last_row, end;
@@ -57,7 +57,7 @@ gpu_resp_t gpu_cmd_transfer_to_host_2d(struct gpu_device *dev, struct gpu_cmd *c
 			r.height, res->width, res->height);
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
 	}
-	if (!transfer_fits_backing(res, &r, offset)) {
+	if (!gpu_transfer_fits_backing(res, &r, offset)) {
 		log_guest("TRANSFER_TO_HOST_2D: offset %llu and rect go past the backing (%llu bytes)",
 			(unsigned long long)offset, (unsigned long long)res->backing_size);
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;

@@ -11,6 +11,7 @@
  *
  * Usage: test-3d path/to/vhost-device-gpu
  */
+#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
 #include <sched.h>
@@ -352,23 +353,31 @@ static void test_features_and_num_capsets(void **state)
 /* Policy of the daemon's thread named `name`, or -1 if it has none. */
 static int thread_policy(pid_t pid, const char *name)
 {
-	char path[64], comm[32];
+	char dir_path[64], path[128], comm[32];
+	struct dirent *d;
 	int policy = -1;
+	DIR *dir;
 
-	for (pid_t tid = pid; tid < pid + 4096 && policy < 0; tid++) {
+	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", (int)pid);
+	dir = opendir(dir_path);
+	assert_non_null(dir);
+	while (policy < 0 && (d = readdir(dir))) {
 		FILE *f;
 
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)pid, (int)tid);
-		f = fopen(path, "r");
+		snprintf(path, sizeof(path), "%s/%.32s/comm", dir_path, d->d_name);
+		f = d->d_name[0] == '.' ? NULL : fopen(path, "r");
 		if (!f) {
 			continue;
 		}
-		if (fgets(comm, sizeof(comm), f) && strncmp(comm, name, strlen(name)) == 0 &&
-		        comm[strlen(name)] == '\n') {
-			policy = sched_getscheduler(tid);
+		if (fgets(comm, sizeof(comm), f)) {
+			comm[strcspn(comm, "\n")] = '\0';
+			if (strcmp(comm, name) == 0) {
+				policy = sched_getscheduler(atoi(d->d_name));
+			}
 		}
 		fclose(f);
 	}
+	closedir(dir);
 	return policy;
 }
 
