@@ -2,8 +2,9 @@
 /*
  * The 3D (VIRGL) command set against the real daemon in virglrenderer mode
  * (Mesa llvmpipe through EGL surfaceless): features and capsets, contexts,
- * 3D resources and transfers, SUBMIT_3D, fence ordering, the 2D path and
- * the cursor through virglrenderer, and a reconnect with work in flight.
+ * 3D resources and transfers, SUBMIT_3D, the 2D path and the cursor through
+ * virglrenderer, memory-table changes and repeated errors. Fences, rings,
+ * stops and reconnects are in test-3d-fences.c; shared helpers in it3d.c.
  *
  * Every response type is checked exactly; responses are read from guest
  * RAM that was filled with 0xAA first, so every byte the daemon wrote (and
@@ -11,81 +12,24 @@
  *
  * Usage: test-3d path/to/vhost-device-gpu
  */
-#include <dirent.h>
 #include <endian.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "itest.h"
-
-#define GPU_F_VIRGL 0
+#include "it3d.h"
 
 /* gallium / virgl values (virglrenderer 0.10.4 src/virgl_hw.h, virgl_protocol.h) */
 #define PIPE_BUFFER 0
-#define PIPE_TEXTURE_2D 2
-#define VIRGL_FORMAT_B8G8R8A8_UNORM 1
-#define VIRGL_BIND_RENDER_TARGET (1u << 1)
-#define VIRGL_BIND_SAMPLER_VIEW (1u << 3)
 #define VIRGL_CCMD_NOP 0
-#define VIRGL_CCMD_SET_SUB_CTX 28
-#define VIRGL_CCMD_CREATE_SUB_CTX 29
-#define VIRGL_CMD0(cmd, obj, len)                                                                  \
-	((uint32_t)(cmd) | ((uint32_t)(obj) << 8) | ((uint32_t)(len) << 16))
 
 /* The daemon's documented limits (src/virtio-gpu/gpu-priv.h, src/vhost-user/vu-vring.h). */
 #define MAX_CONTEXTS 1024u
 #define MAX_SUBMIT_SIZE (4u << 20)
-#define MAX_PENDING_FENCES 1024u
-#define VRING_MAX_SIZE 1024u
-
-#define POISON 0xaa
 #define CANARY_LEN 64
-
-static const char *const virgl_args[] = {"--gpu-mode", "virglrenderer", NULL};
-
-/* ---- fixtures ------------------------------------------------------------------ */
-
-static int group_setup(void **state)
-{
-	(void)state;
-	if (itest_group_setup_args(virgl_args) < 0) {
-		fprintf(stderr, "test-3d: the daemon did not start in virglrenderer mode\n");
-		return -1;
-	}
-	return 0;
-}
-
-static struct vdgfe *fe_virgl(void)
-{
-	struct vdgfe_config cfg;
-	struct vdgfe *fe;
-
-	itest_config(&cfg);
-	cfg.want_virgl = true;
-	fe = itest_fe_start(&cfg);
-	assert_true(vu_has_bit(fe->acked_features, GPU_F_VIRGL));
-	return fe;
-}
-
-/* ---- raw commands ---------------------------------------------------------------- */
-
-static void hdr_init(
-        struct virtio_gpu_ctrl_hdr *h, uint32_t type, uint32_t ctx, bool fence, uint64_t fence_id)
-{
-	memset(h, 0, sizeof(*h));
-	h->type = htole32(type);
-	h->ctx_id = htole32(ctx);
-	if (fence) {
-		h->flags = htole32(VIRTIO_GPU_FLAG_FENCE);
-		h->fence_id = htole64(fence_id);
-	}
-}
 
 /*
  * Submits req with a writable buffer of cap bytes poisoned with 0xAA, waits,
@@ -113,22 +57,6 @@ static uint32_t exec_poisoned(
 	return used;
 }
 
-static uint32_t le32_at(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return le32toh(v);
-}
-
-static uint64_t le64_at(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return le64toh(v);
-}
-
 /* A non-fenced response header: type, then 20 zero bytes. */
 static void assert_plain_hdr(const uint8_t *p, uint32_t type)
 {
@@ -138,131 +66,6 @@ static void assert_plain_hdr(const uint8_t *p, uint32_t type)
 	}
 }
 
-static void assert_poison(const uint8_t *p, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		if (p[i] != POISON) {
-			fail_msg("byte %zu beyond the response was written (0x%02x)", i, p[i]);
-		}
-	}
-}
-
-static int ctx_create_named(struct vdgfe *fe, uint32_t ctx, uint32_t nlen, const char *name)
-{
-	struct virtio_gpu_ctx_create req;
-
-	memset(&req, 0, sizeof(req));
-	hdr_init(&req.hdr, VIRTIO_GPU_CMD_CTX_CREATE, ctx, false, 0);
-	req.nlen = htole32(nlen);
-	if (name) {
-		strncpy(req.debug_name, name, sizeof(req.debug_name));
-	}
-	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
-}
-
-static int ctx_create(struct vdgfe *fe, uint32_t ctx)
-{
-	return ctx_create_named(fe, ctx, 4, "test");
-}
-
-static int ctx_destroy(struct vdgfe *fe, uint32_t ctx)
-{
-	struct virtio_gpu_ctx_destroy req;
-
-	hdr_init(&req.hdr, VIRTIO_GPU_CMD_CTX_DESTROY, ctx, false, 0);
-	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
-}
-
-static int ctx_resource(struct vdgfe *fe, uint32_t type, uint32_t ctx, uint32_t res)
-{
-	struct virtio_gpu_ctx_resource req;
-
-	memset(&req, 0, sizeof(req));
-	hdr_init(&req.hdr, type, ctx, false, 0);
-	req.resource_id = htole32(res);
-	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
-}
-
-struct create_3d {
-	uint32_t target, format, bind, width, height, depth, array_size, last_level, nr_samples,
-	        flags;
-};
-
-static void create_3d_req(
-        struct virtio_gpu_resource_create_3d *req, uint32_t id, const struct create_3d *c)
-{
-	memset(req, 0, sizeof(*req));
-	hdr_init(&req->hdr, VIRTIO_GPU_CMD_RESOURCE_CREATE_3D, 0, false, 0);
-	req->resource_id = htole32(id);
-	req->target = htole32(c->target);
-	req->format = htole32(c->format);
-	req->bind = htole32(c->bind);
-	req->width = htole32(c->width);
-	req->height = htole32(c->height);
-	req->depth = htole32(c->depth);
-	req->array_size = htole32(c->array_size);
-	req->last_level = htole32(c->last_level);
-	req->nr_samples = htole32(c->nr_samples);
-	req->flags = htole32(c->flags);
-}
-
-static int create_3d(struct vdgfe *fe, uint32_t id, const struct create_3d *c)
-{
-	struct virtio_gpu_resource_create_3d req;
-
-	create_3d_req(&req, id, c);
-	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
-}
-
-/* A w x h B8G8R8A8 2D texture. */
-static int create_tex(struct vdgfe *fe, uint32_t id, uint32_t w, uint32_t h)
-{
-	const struct create_3d c = {.target = PIPE_TEXTURE_2D,
-	        .format = VIRGL_FORMAT_B8G8R8A8_UNORM,
-	        .bind = VIRGL_BIND_RENDER_TARGET | VIRGL_BIND_SAMPLER_VIEW,
-	        .width = w,
-	        .height = h,
-	        .depth = 1,
-	        .array_size = 1};
-
-	return create_3d(fe, id, &c);
-}
-
-/* A texture with a backing of w*h*4 bytes; returns the backing GPA. */
-static uint64_t tex_with_backing(struct vdgfe *fe, uint32_t id, uint32_t w, uint32_t h)
-{
-	uint64_t gpa = 0, size = (uint64_t)w * h * 4;
-
-	assert_int_equal(create_tex(fe, id, w, h), VIRTIO_GPU_RESP_OK_NODATA);
-	assert_int_equal(vdgfe_mem_alloc(fe, size, 4096, 0, &gpa), 0);
-	assert_int_equal(vdgfe_gpu_attach_backing(fe, id, gpa, size, 0), VIRTIO_GPU_RESP_OK_NODATA);
-	return gpa;
-}
-
-struct xfer {
-	uint32_t x, y, z, w, h, d;
-	uint32_t level, stride, layer_stride;
-	uint64_t offset;
-};
-
-static void transfer_req(struct virtio_gpu_transfer_host_3d *req, uint32_t type, uint32_t ctx,
-        uint32_t res, const struct xfer *t, bool fence, uint64_t fence_id)
-{
-	memset(req, 0, sizeof(*req));
-	hdr_init(&req->hdr, type, ctx, fence, fence_id);
-	req->box.x = htole32(t->x);
-	req->box.y = htole32(t->y);
-	req->box.z = htole32(t->z);
-	req->box.w = htole32(t->w);
-	req->box.h = htole32(t->h);
-	req->box.d = htole32(t->d);
-	req->offset = htole64(t->offset);
-	req->resource_id = htole32(res);
-	req->level = htole32(t->level);
-	req->stride = htole32(t->stride);
-	req->layer_stride = htole32(t->layer_stride);
-}
-
 static int transfer(
         struct vdgfe *fe, uint32_t type, uint32_t ctx, uint32_t res, const struct xfer *t)
 {
@@ -270,27 +73,6 @@ static int transfer(
 
 	transfer_req(&req, type, ctx, res, t, false, 0);
 	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
-}
-
-/*
- * A SUBMIT_3D request: header with size = size_field, then sent bytes of
- * stream (dwords copied from words, zero-padded). Caller frees.
- */
-static void *submit_req(uint32_t ctx, uint32_t size_field, const uint32_t *words, size_t nwords,
-        size_t sent, bool fence, uint64_t fence_id, size_t *ret_len)
-{
-	struct virtio_gpu_cmd_submit *req = calloc(1, sizeof(*req) + sent);
-
-	assert_non_null(req);
-	hdr_init(&req->hdr, VIRTIO_GPU_CMD_SUBMIT_3D, ctx, fence, fence_id);
-	req->size = htole32(size_field);
-	for (size_t i = 0; i < nwords && (i + 1) * 4 <= sent; i++) {
-		uint32_t w = htole32(words[i]);
-
-		memcpy((uint8_t *)(req + 1) + i * 4, &w, 4);
-	}
-	*ret_len = sizeof(*req) + sent;
-	return req;
 }
 
 static int submit(struct vdgfe *fe, uint32_t ctx, uint32_t size_field, const uint32_t *words,
@@ -304,31 +86,9 @@ static int submit(struct vdgfe *fe, uint32_t ctx, uint32_t size_field, const uin
 	return r;
 }
 
-/* CREATE_SUB_CTX 1 + SET_SUB_CTX 1: the smallest meaningful virgl stream. */
-static const uint32_t sub_ctx_stream[] = {
-        VIRGL_CMD0(VIRGL_CCMD_CREATE_SUB_CTX, 0, 1),
-        1,
-        VIRGL_CMD0(VIRGL_CCMD_SET_SUB_CTX, 0, 1),
-        1,
-};
-
 static int submit_stream(struct vdgfe *fe, uint32_t ctx, const uint32_t *words, size_t n)
 {
 	return submit(fe, ctx, (uint32_t)(n * 4), words, n, n * 4);
-}
-
-/* The daemon still answers a simple command. */
-static void assert_daemon_answers(struct vdgfe *fe)
-{
-	struct virtio_gpu_get_capset_info req;
-	uint8_t resp[40];
-
-	memset(&req, 0, sizeof(req));
-	hdr_init(&req.hdr, VIRTIO_GPU_CMD_GET_CAPSET_INFO, 0, false, 0);
-	assert_int_equal(
-	        vdgfe_gpu_exec(fe, VDGFE_CTRLQ, &req, sizeof(req), resp, sizeof(resp), NULL),
-	        VIRTIO_GPU_RESP_OK_CAPSET_INFO);
-	assert_true(itest_daemon_alive(&itest_d));
 }
 
 /* ---- features and capsets ----------------------------------------------------------- */
@@ -348,37 +108,6 @@ static void test_features_and_num_capsets(void **state)
 	(void)state;
 	assert_true(vu_has_bit(fe->backend_features, GPU_F_VIRGL));
 	assert_int_equal(config_num_capsets(fe), 2);
-}
-
-/* Policy of the daemon's thread named `name`, or -1 if it has none. */
-static int thread_policy(pid_t pid, const char *name)
-{
-	char dir_path[64], path[128], comm[32];
-	struct dirent *d;
-	int policy = -1;
-	DIR *dir;
-
-	snprintf(dir_path, sizeof(dir_path), "/proc/%d/task", (int)pid);
-	dir = opendir(dir_path);
-	assert_non_null(dir);
-	while (policy < 0 && (d = readdir(dir))) {
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/%.32s/comm", dir_path, d->d_name);
-		f = d->d_name[0] == '.' ? NULL : fopen(path, "r");
-		if (!f) {
-			continue;
-		}
-		if (fgets(comm, sizeof(comm), f)) {
-			comm[strcspn(comm, "\n")] = '\0';
-			if (strcmp(comm, name) == 0) {
-				policy = sched_getscheduler(atoi(d->d_name));
-			}
-		}
-		fclose(f);
-	}
-	closedir(dir);
-	return policy;
 }
 
 /* A second daemon with --capset virgl2: one capset, id 2 at index 0. */
@@ -647,14 +376,6 @@ static void test_ctx_create_destroy(void **state)
 	assert_false(itest_daemon_log_contains(&itest_d, "AddressSanitizer"));
 }
 
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* CTX_CREATE (or DESTROY) for ids first..last, batched on the ring; each must answer want. */
 static void ctx_batch(struct vdgfe *fe, uint32_t type, uint32_t first, uint32_t last, uint32_t want)
 {
@@ -829,15 +550,6 @@ static void test_resource_create_3d(void **state)
 		assert_int_equal(vdgfe_gpu_resource_unref(fe, id), VIRTIO_GPU_RESP_OK_NODATA);
 	}
 	assert_int_equal(vdgfe_gpu_resource_unref(fe, 1), VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
-}
-
-/* ---- 3D transfers ------------------------------------------------------------------- */
-
-static void fill_pattern(uint8_t *p, size_t len, uint32_t seed)
-{
-	for (size_t i = 0; i < len; i++) {
-		p[i] = (uint8_t)(i * 7 + (i >> 8) * 13 + seed);
-	}
 }
 
 static void test_transfer_round_trip(void **state)
@@ -1088,328 +800,6 @@ static void test_submit_3d_garbage(void **state)
 	assert_daemon_answers(fe);
 }
 
-/* ---- fences ------------------------------------------------------------------------- */
-
-struct fenced {
-	struct vdgfe_cmd *cmd;
-	bool fence;
-	uint64_t fence_id;
-	uint32_t ctx;
-	uint32_t want;
-};
-
-static void queue_cmd(struct vdgfe *fe, struct fenced *f, const void *req, size_t len)
-{
-	struct vdgfe_submit_opts opts = {.no_kick = true};
-
-	assert_int_equal(vdgfe_gpu_submit(fe, VDGFE_CTRLQ, req, len, 64, &opts, &f->cmd), 0);
-	assert_int_equal(vdgfe_mem_fill(fe, f->cmd->resp_gpa, POISON, 64), 0);
-}
-
-static void queue_submit(
-        struct vdgfe *fe, struct fenced *f, uint32_t ctx, bool fence, uint64_t id, uint32_t want)
-{
-	size_t len;
-	void *req = submit_req(ctx, 16, sub_ctx_stream, 4, 16, fence, id, &len);
-
-	*f = (struct fenced){.fence = fence, .fence_id = id, .ctx = ctx, .want = want};
-	queue_cmd(fe, f, req, len);
-	free(req);
-}
-
-static void queue_transfer(struct vdgfe *fe, struct fenced *f, uint32_t ctx, uint32_t res,
-        bool fence, uint64_t id, uint32_t want)
-{
-	struct virtio_gpu_transfer_host_3d req;
-	const struct xfer t = {.w = 16, .h = 16, .d = 1};
-
-	transfer_req(&req, VIRTIO_GPU_CMD_TRANSFER_TO_HOST_3D, ctx, res, &t, fence, id);
-	*f = (struct fenced){.fence = fence, .fence_id = id, .ctx = ctx, .want = want};
-	queue_cmd(fe, f, &req, sizeof(req));
-}
-
-/* Checks each response: type, fence echo (flags, id, ctx), 24 bytes, nothing beyond. */
-static void check_fenced(struct vdgfe *fe, const struct fenced *f, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		uint8_t resp[64];
-
-		assert_true(f[i].cmd->done);
-		assert_int_equal(f[i].cmd->used_len, 24);
-		assert_int_equal(vdgfe_mem_read(fe, f[i].cmd->resp_gpa, resp, sizeof(resp)), 0);
-		if (le32_at(resp) != f[i].want) {
-			fail_msg(
-			        "command %zu: answer 0x%x, want 0x%x", i, le32_at(resp), f[i].want);
-		}
-		if (f[i].fence) {
-			assert_int_equal(le32_at(resp + 4), VIRTIO_GPU_FLAG_FENCE);
-			if (le64_at(resp + 8) != f[i].fence_id) {
-				fail_msg("command %zu: fence id 0x%llx, want 0x%llx", i,
-				        (unsigned long long)le64_at(resp + 8),
-				        (unsigned long long)f[i].fence_id);
-			}
-			assert_int_equal(le32_at(resp + 16), f[i].ctx);
-		} else {
-			assert_int_equal(le32_at(resp + 4), 0);
-			assert_int_equal(le64_at(resp + 8), 0);
-		}
-		assert_poison(resp + 24, sizeof(resp) - 24);
-	}
-}
-
-static void free_fenced(struct vdgfe *fe, struct fenced *f, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		vdgfe_cmd_free(fe, f[i].cmd);
-		f[i].cmd = NULL;
-	}
-}
-
-#define NFENCED 32
-
-static void test_fence_order(void **state)
-{
-	struct vdgfe *fe = fe_virgl();
-	struct fenced f[NFENCED + NFENCED / 4];
-	size_t n = 0;
-	uint64_t last_done = 0;
-
-	(void)state;
-	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
-	tex_with_backing(fe, 1, 16, 16);
-	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 1, 1),
-	        VIRTIO_GPU_RESP_OK_NODATA);
-	/* fenced SUBMIT_3D and transfers (ctx 1 and ctx 0), with some unfenced between */
-	for (unsigned int i = 0; i < NFENCED; i++) {
-		uint64_t id = 1000 + i;
-
-		if (i % 3 == 0) {
-			queue_transfer(
-			        fe, &f[n++], i % 2 ? 1 : 0, 1, true, id, VIRTIO_GPU_RESP_OK_NODATA);
-		} else {
-			queue_submit(fe, &f[n++], 1, true, id, VIRTIO_GPU_RESP_OK_NODATA);
-		}
-		if (i % 4 == 1) {
-			queue_submit(fe, &f[n++], 1, false, 0, VIRTIO_GPU_RESP_OK_NODATA);
-		}
-	}
-	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
-	check_fenced(fe, f, n);
-	/* fenced commands complete in submission order */
-	for (size_t i = 0; i < n; i++) {
-		if (!f[i].fence) {
-			continue;
-		}
-		if (f[i].cmd->done_seq <= last_done) {
-			fail_msg("fence %llu completed before an earlier fenced command",
-			        (unsigned long long)f[i].fence_id);
-		}
-		last_done = f[i].cmd->done_seq;
-	}
-	free_fenced(fe, f, n);
-}
-
-/*
- * A fenced command that fails is answered at once: it is not held behind
- * the fence of the command before it. The daemon retires fences only from
- * its loop (virglrenderer's poll fd), after the whole kicked batch has been
- * dispatched, so within one kick the failing command is answered first.
- */
-static void test_fence_error_immediate(void **state)
-{
-	struct vdgfe *fe = fe_virgl();
-	struct fenced f[6];
-
-	(void)state;
-	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
-	queue_submit(fe, &f[0], 1, true, 1, VIRTIO_GPU_RESP_OK_NODATA);
-	queue_submit(fe, &f[1], 9, true, 2, VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
-	queue_transfer(fe, &f[2], 0, 42, true, 3, VIRTIO_GPU_RESP_ERR_INVALID_RESOURCE_ID);
-	{
-		size_t len;
-		void *req = submit_req(1, 6, NULL, 0, 8, true, 4, &len);
-
-		f[3] = (struct fenced){.fence = true,
-		        .fence_id = 4,
-		        .ctx = 1,
-		        .want = VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER};
-		queue_cmd(fe, &f[3], req, len);
-		free(req);
-	}
-	queue_submit(fe, &f[4], 1, true, 5, VIRTIO_GPU_RESP_OK_NODATA);
-	/* unfenced after pending fences: may overtake them */
-	queue_submit(fe, &f[5], 1, false, 0, VIRTIO_GPU_RESP_OK_NODATA);
-	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
-	check_fenced(fe, f, 6);
-	for (unsigned int i = 1; i <= 3; i++) {
-		if (f[i].cmd->done_seq > f[0].cmd->done_seq) {
-			fail_msg("failing fenced command %u was held behind fence 1", i);
-		}
-	}
-	assert_true(f[0].cmd->done_seq < f[4].cmd->done_seq);
-	fprintf(stderr, "test-3d: unfenced command after pending fences completed %s them\n",
-	        f[5].cmd->done_seq < f[0].cmd->done_seq ? "before" : "after");
-	free_fenced(fe, f, 6);
-}
-
-static void test_fence_64bit_ids(void **state)
-{
-	static const uint64_t ids[] = {UINT64_C(0x100000000), UINT64_C(0x100000001),
-	        UINT64_C(0xffffffff), UINT64_C(0x123456789abcdef0), UINT64_C(0xfffffffffffffffe),
-	        UINT64_MAX, 0, UINT64_C(0x200000000), 7};
-	const size_t n = sizeof(ids) / sizeof(ids[0]);
-	struct vdgfe *fe = fe_virgl();
-	struct fenced f[sizeof(ids) / sizeof(ids[0])];
-
-	(void)state;
-	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
-	tex_with_backing(fe, 1, 16, 16);
-	for (size_t i = 0; i < n; i++) {
-		if (i % 2) {
-			queue_transfer(fe, &f[i], 0, 1, true, ids[i], VIRTIO_GPU_RESP_OK_NODATA);
-		} else {
-			queue_submit(fe, &f[i], 1, true, ids[i], VIRTIO_GPU_RESP_OK_NODATA);
-		}
-	}
-	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
-	check_fenced(fe, f, n);
-	for (size_t i = 1; i < n; i++) {
-		assert_true(f[i].cmd->done_seq > f[i - 1].cmd->done_seq);
-	}
-	free_fenced(fe, f, n);
-
-	/* one at a time too: each waits for its own fence */
-	for (size_t i = 0; i < n; i++) {
-		queue_submit(fe, &f[0], 1, true, ids[i], VIRTIO_GPU_RESP_OK_NODATA);
-		assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-		assert_int_equal(vdgfe_gpu_wait(fe, f[0].cmd, ITEST_TIMEOUT_MS), 0);
-		check_fenced(fe, f, 1);
-		free_fenced(fe, f, 1);
-	}
-}
-
-/* Many rounds of fenced work: fences never stall (the poll fd keeps working). */
-static void test_fence_many_rounds(void **state)
-{
-	struct vdgfe *fe = fe_virgl();
-	struct fenced f[8];
-	uint64_t id = 1;
-
-	(void)state;
-	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
-	tex_with_backing(fe, 1, 16, 16);
-	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 1, 1),
-	        VIRTIO_GPU_RESP_OK_NODATA);
-	for (unsigned int round = 0; round < 100; round++) {
-		for (unsigned int i = 0; i < 8; i++) {
-			if (i % 2) {
-				queue_transfer(
-				        fe, &f[i], 1, 1, true, id++, VIRTIO_GPU_RESP_OK_NODATA);
-			} else {
-				queue_submit(fe, &f[i], 1, true, id++, VIRTIO_GPU_RESP_OK_NODATA);
-			}
-		}
-		assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-		assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
-		check_fenced(fe, f, 8);
-		free_fenced(fe, f, 8);
-	}
-}
-
-/* ---- 2D and cursor through virglrenderer ------------------------------------------------ */
-
-static void check_frame(struct vdgfe *fe, uint32_t fmt, const uint8_t *img, uint32_t w, uint32_t h,
-        uint32_t x0, uint32_t y0, uint32_t fw, uint32_t fh, const uint8_t *old)
-{
-	unsigned int bad = 0, bad_rows = 0;
-	uint32_t fx = 0, fy = 0, fgot = 0, fwant = 0;
-
-	for (uint32_t y = 0; y < h; y++) {
-		bool row_bad = false;
-
-		for (uint32_t x = 0; x < w; x++) {
-			bool in = x >= x0 && x < x0 + fw && y >= y0 && y < y0 + fh;
-			const uint8_t *src = (in || !old ? img : old) + ((size_t)y * w + x) * 4;
-			uint32_t want = itest_expected_xrgb(fmt, src);
-			bool ok = false;
-			uint32_t got = vdgfe_sink_pixel(&fe->sink, 0, x, y, &ok) & 0xffffff;
-
-			assert_true(ok);
-			if (got != want) {
-				if (bad++ == 0) {
-					fx = x;
-					fy = y;
-					fgot = got;
-					fwant = want;
-				}
-				row_bad = true;
-			}
-		}
-		bad_rows += row_bad;
-	}
-	if (bad) {
-		fail_msg("format %u: %u pixels in %u rows differ; first %u,%u is 0x%06x, want "
-		         "0x%06x",
-		        fmt, bad, bad_rows, fx, fy, fgot, fwant);
-	}
-}
-
-/*
- * A full frame, then a sub-rect, pixel-exact at the display. Returns the
- * RESOURCE_CREATE_2D answer when it is not OK (nothing else is done then).
- */
-static int frame_2d(struct vdgfe *fe, uint32_t id, uint32_t fmt)
-{
-	const uint32_t w = 96, h = 64, size = w * h * 4;
-	uint8_t *img, *img2;
-	uint64_t gpa = 0, updates;
-	int r = vdgfe_gpu_resource_create_2d(fe, id, fmt, w, h);
-
-	if (r != VIRTIO_GPU_RESP_OK_NODATA) {
-		return r;
-	}
-	img = malloc(size);
-	img2 = malloc(size);
-	assert_int_equal(vdgfe_mem_alloc(fe, size, 4096, 0, &gpa), 0);
-	assert_int_equal(vdgfe_gpu_attach_backing(fe, id, gpa, size, 0), VIRTIO_GPU_RESP_OK_NODATA);
-	assert_non_null(img);
-	assert_non_null(img2);
-	fill_pattern(img, size, (uint8_t)fmt);
-	assert_int_equal(vdgfe_mem_write(fe, gpa, img, size), 0);
-	assert_int_equal(
-	        vdgfe_gpu_transfer_to_host_2d(fe, id, 0, 0, w, h, 0), VIRTIO_GPU_RESP_OK_NODATA);
-	assert_int_equal(vdgfe_gpu_set_scanout(fe, 0, id, 0, 0, w, h), VIRTIO_GPU_RESP_OK_NODATA);
-	updates = fe->sink.counts[VUGPU_UPDATE];
-	assert_int_equal(vdgfe_gpu_resource_flush(fe, id, 0, 0, w, h), VIRTIO_GPU_RESP_OK_NODATA);
-	assert_int_equal(itest_wait_sink(fe, VUGPU_UPDATE, updates + 1), 0);
-	check_frame(fe, fmt, img, w, h, 0, 0, w, h, NULL);
-
-	/* new pixels everywhere in the backing; only a sub-rect is transferred and flushed */
-	fill_pattern(img2, size, (uint8_t)(fmt + 77));
-	assert_int_equal(vdgfe_mem_write(fe, gpa, img2, size), 0);
-	const uint32_t sx = 13, sy = 7, sw = 40, sh = 21;
-
-	assert_int_equal(
-	        vdgfe_gpu_transfer_to_host_2d(fe, id, sx, sy, sw, sh, ((uint64_t)sy * w + sx) * 4),
-	        VIRTIO_GPU_RESP_OK_NODATA);
-	updates = fe->sink.counts[VUGPU_UPDATE];
-	assert_int_equal(
-	        vdgfe_gpu_resource_flush(fe, id, sx, sy, sw, sh), VIRTIO_GPU_RESP_OK_NODATA);
-	assert_int_equal(itest_wait_sink(fe, VUGPU_UPDATE, updates + 1), 0);
-	assert_int_equal(fe->sink.last_update.x, sx);
-	assert_int_equal(fe->sink.last_update.y, sy);
-	assert_int_equal(fe->sink.last_update.width, sw);
-	assert_int_equal(fe->sink.last_update.height, sh);
-	check_frame(fe, fmt, img2, w, h, sx, sy, sw, sh, img);
-	assert_int_equal(fe->sink.violations, 0);
-	free(img);
-	free(img2);
-	return VIRTIO_GPU_RESP_OK_NODATA;
-}
-
 /* The formats Linux uses (XRGB8888, ARGB8888) and R8G8B8A8: pixel-exact on the display. */
 static void test_2d_in_virgl_mode(void **state)
 {
@@ -1536,399 +926,6 @@ static void test_cursor_virgl(void **state)
 	assert_int_equal(vdgfe_gpu_update_cursor(fe, 0, 0, 0, 2, 0, 0),
 	        VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER);
 	free(img);
-}
-
-/* ---- reconnect ---------------------------------------------------------------------- */
-
-/* Leaves contexts, resources and in-flight fenced work behind, then vanishes. */
-static void busy_session_and_drop(void)
-{
-	struct vdgfe *fe = fe_virgl();
-	struct fenced f[16];
-
-	for (uint32_t c = 1; c <= 4; c++) {
-		assert_int_equal(ctx_create(fe, c), VIRTIO_GPU_RESP_OK_NODATA);
-	}
-	tex_with_backing(fe, 1, 16, 16);
-	tex_with_backing(fe, 2, 16, 16);
-	assert_int_equal(ctx_resource(fe, VIRTIO_GPU_CMD_CTX_ATTACH_RESOURCE, 1, 1),
-	        VIRTIO_GPU_RESP_OK_NODATA);
-	for (unsigned int i = 0; i < 16; i++) {
-		if (i % 2) {
-			queue_transfer(fe, &f[i], 1, 1, true, 500 + i, VIRTIO_GPU_RESP_OK_NODATA);
-		} else {
-			queue_submit(
-			        fe, &f[i], 1 + i % 4, true, 500 + i, VIRTIO_GPU_RESP_OK_NODATA);
-		}
-	}
-	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-	/* gone without waiting and without a stop sequence */
-	itest_fe_destroy();
-}
-
-/* Context ctx and texture res are created; 8 fenced commands on them complete in order. */
-static void fenced_work_completes_on(struct vdgfe *fe, uint32_t ctx, uint32_t res)
-{
-	struct fenced f[8];
-
-	assert_int_equal(ctx_create(fe, ctx), VIRTIO_GPU_RESP_OK_NODATA);
-	tex_with_backing(fe, res, 16, 16);
-	for (unsigned int i = 0; i < 8; i++) {
-		if (i % 2) {
-			queue_transfer(fe, &f[i], 0, res, true, 1 + i, VIRTIO_GPU_RESP_OK_NODATA);
-		} else {
-			queue_submit(fe, &f[i], ctx, true, 1 + i, VIRTIO_GPU_RESP_OK_NODATA);
-		}
-	}
-	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
-	check_fenced(fe, f, 8);
-	free_fenced(fe, f, 8);
-}
-
-static void fenced_work_completes(struct vdgfe *fe)
-{
-	fenced_work_completes_on(fe, 1, 1);
-}
-
-/*
- * virglrenderer's fence thread runs SCHED_BATCH (it must not preempt the
- * loop thread on every fence, see rnd-virgl-host.c); the loop thread stays
- * an ordinary one.
- */
-static void test_fence_thread_policy(void **state)
-{
-	struct vdgfe *fe = fe_virgl();
-
-	(void)state;
-	fenced_work_completes(fe);
-	assert_int_equal(thread_policy(itest_d.pid, "vrend-sync"), SCHED_BATCH);
-	assert_int_equal(sched_getscheduler(itest_d.pid), SCHED_OTHER);
-}
-
-static void test_reconnect(void **state)
-{
-	(void)state;
-	for (unsigned int round = 0; round < 3; round++) {
-		struct vdgfe *fe;
-
-		busy_session_and_drop();
-		fe = fe_virgl();
-		/* the old ids are free: the session's contexts and resources are gone */
-		fenced_work_completes(fe);
-		assert_int_equal(ctx_create(fe, 2), VIRTIO_GPU_RESP_OK_NODATA);
-		assert_int_equal(create_tex(fe, 2, 16, 16), VIRTIO_GPU_RESP_OK_NODATA);
-		assert_int_equal(frame_2d(fe, 3, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM),
-		        VIRTIO_GPU_RESP_OK_NODATA);
-		itest_fe_destroy();
-	}
-}
-
-/*
- * A stop (GET_VRING_BASE) with fenced work in flight: every command the
- * device took from the ring is answered by the time it reports the ring
- * base (held fences are flushed); what it did not take yet runs after the
- * restart on the same connection, and fences retire again.
- */
-static void test_stop_restart_with_fences(void **state)
-{
-	struct vdgfe *fe = fe_virgl();
-	struct fenced f[16];
-	uint32_t bases[VDGFE_NUM_QUEUES];
-	unsigned int done = 0;
-	uint16_t before;
-
-	(void)state;
-	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
-	before = fe->vqs[VDGFE_CTRLQ].avail_shadow;
-	for (unsigned int i = 0; i < 16; i++) {
-		queue_submit(fe, &f[i], 1, true, 100 + i, VIRTIO_GPU_RESP_OK_NODATA);
-	}
-	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-	/* give the daemon a moment to take some of them */
-	usleep(20000);
-	assert_int_equal(vdgfe_stop(fe, false, bases), 0);
-	assert_true(vdgfe_gpu_poll(fe) >= 0);
-	for (unsigned int i = 0; i < 16; i++) {
-		done += f[i].cmd->done;
-	}
-	fprintf(stderr, "test-3d: %u of 16 fenced commands taken before the stop\n",
-	        (unsigned int)(uint16_t)(bases[0] - before));
-	assert_int_equal(done, (uint16_t)(bases[0] - before));
-	vdgfe_sink_reset_state(&fe->sink);
-	assert_int_equal(vdgfe_start(fe), 0);
-	assert_true(vdgfe_vq_kick(&fe->vqs[VDGFE_CTRLQ], true) >= 0);
-	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
-	check_fenced(fe, f, 16);
-	for (unsigned int i = 1; i < 16; i++) {
-		assert_true(f[i].cmd->done_seq > f[i - 1].cmd->done_seq);
-	}
-	free_fenced(fe, f, 16);
-	/* the context survived the stop: a stop is not a reset */
-	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_ERR_INVALID_CONTEXT_ID);
-	assert_int_equal(ctx_destroy(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
-	fenced_work_completes(fe);
-}
-
-/* ---- fences per ring (CONTEXT_INIT) --------------------------------------------------- */
-
-#define GPU_F_CONTEXT_INIT 4
-#define CAPSET_VIRGL2 2
-
-static struct vdgfe *fe_context_init(bool negotiate)
-{
-	struct vdgfe_config cfg;
-	struct vdgfe *fe;
-
-	itest_config(&cfg);
-	cfg.want_virgl = true;
-	cfg.features_set = true;
-	cfg.features = VDGFE_DEFAULT_FEATURES | (negotiate ? VU_BIT(GPU_F_CONTEXT_INIT) : 0);
-	fe = itest_fe_start(&cfg);
-	/* offered in 3D modes; acked only when we asked */
-	assert_int_equal(vu_has_bit(fe->acked_features, GPU_F_CONTEXT_INIT), negotiate);
-	return fe;
-}
-
-static int ctx_create_init(struct vdgfe *fe, uint32_t ctx, uint32_t capset)
-{
-	struct virtio_gpu_ctx_create req;
-
-	memset(&req, 0, sizeof(req));
-	hdr_init(&req.hdr, VIRTIO_GPU_CMD_CTX_CREATE, ctx, false, 0);
-	req.nlen = htole32(4);
-	memcpy(req.debug_name, "ring", 4);
-	req.context_init = htole32(capset);
-	return itest_exec(fe, VDGFE_CTRLQ, &req, sizeof(req));
-}
-
-/* A fenced SUBMIT_3D on ring `ring` of ctx (VIRTIO_GPU_FLAG_INFO_RING_IDX). */
-static void queue_ring_submit(struct vdgfe *fe, struct fenced *f, uint32_t ctx, uint8_t ring,
-        uint64_t id)
-{
-	size_t len;
-	struct virtio_gpu_cmd_submit *req = submit_req(ctx, 16, sub_ctx_stream, 4, 16, true, id, &len);
-
-	req->hdr.flags = htole32(VIRTIO_GPU_FLAG_FENCE | VIRTIO_GPU_FLAG_INFO_RING_IDX);
-	req->hdr.ring_idx = ring;
-	*f = (struct fenced){.fence = true, .fence_id = id, .ctx = ctx, .want = VIRTIO_GPU_RESP_OK_NODATA};
-	queue_cmd(fe, f, req, len);
-	free(req);
-}
-
-/* The ring flag and index come back with the fence (after check_fenced's checks of the rest). */
-static void check_ring_echo(struct vdgfe *fe, const struct fenced *f, uint8_t ring)
-{
-	uint8_t resp[24];
-
-	assert_true(f->cmd->done);
-	assert_int_equal(vdgfe_mem_read(fe, f->cmd->resp_gpa, resp, sizeof(resp)), 0);
-	assert_int_equal(le32_at(resp), VIRTIO_GPU_RESP_OK_NODATA);
-	assert_int_equal(le32_at(resp + 4), VIRTIO_GPU_FLAG_FENCE | VIRTIO_GPU_FLAG_INFO_RING_IDX);
-	assert_int_equal(le64_at(resp + 8), f->fence_id);
-	assert_int_equal(le32_at(resp + 16), f->ctx);
-	assert_int_equal(resp[20], ring);
-}
-
-/*
- * Fenced commands on rings of two contexts, interleaved with global ones:
- * all are answered, with the ring echoed, and in submission order within
- * each (context, ring) timeline and within the global one.
- */
-static void test_fence_rings(void **state)
-{
-	enum { N = 48 };
-	struct vdgfe *fe = fe_context_init(true);
-	struct fenced f[N];
-	uint8_t ring[N];
-	int timeline[N];
-
-	(void)state;
-	assert_int_equal(ctx_create_init(fe, 1, CAPSET_VIRGL2), VIRTIO_GPU_RESP_OK_NODATA);
-	assert_int_equal(ctx_create_init(fe, 2, CAPSET_VIRGL2), VIRTIO_GPU_RESP_OK_NODATA);
-	for (unsigned int i = 0; i < N; i++) {
-		uint64_t id = 5000 + i;
-
-		switch (i % 4) {
-		case 0: /* ctx 1, ring 0 */
-		case 1: /* ctx 2, ring 0 */
-			ring[i] = 0;
-			timeline[i] = 1 + (int)(i % 4);
-			queue_ring_submit(fe, &f[i], 1 + i % 4, 0, id);
-			break;
-		case 2: /* ctx 1, ring 3: a ring virglrenderer's GL contexts may not have */
-			ring[i] = 3;
-			timeline[i] = 3;
-			queue_ring_submit(fe, &f[i], 1, 3, id);
-			break;
-		default: /* the global timeline */
-			ring[i] = 0;
-			timeline[i] = 0;
-			queue_submit(fe, &f[i], 2, true, id, VIRTIO_GPU_RESP_OK_NODATA);
-			break;
-		}
-	}
-	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
-	for (unsigned int i = 0; i < N; i++) {
-		if (timeline[i] == 0) {
-			check_fenced(fe, &f[i], 1);
-		} else {
-			check_ring_echo(fe, &f[i], ring[i]);
-		}
-		/* in order within its timeline */
-		for (unsigned int j = 0; j < i; j++) {
-			if (timeline[j] == timeline[i] && f[j].cmd->done_seq > f[i].cmd->done_seq) {
-				fail_msg("fence %llu answered before the earlier %llu of its timeline",
-				        (unsigned long long)f[i].fence_id,
-				        (unsigned long long)f[j].fence_id);
-			}
-		}
-	}
-	free_fenced(fe, f, N);
-	assert_int_equal(ctx_destroy(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
-	assert_int_equal(ctx_destroy(fe, 2), VIRTIO_GPU_RESP_OK_NODATA);
-}
-
-/* A context destroyed behind its own fenced work: every command is still answered. */
-static void test_fence_ring_ctx_destroy(void **state)
-{
-	struct vdgfe *fe = fe_context_init(true);
-	struct fenced f[9];
-	struct virtio_gpu_ctx_destroy d;
-
-	(void)state;
-	assert_int_equal(ctx_create_init(fe, 7, CAPSET_VIRGL2), VIRTIO_GPU_RESP_OK_NODATA);
-	for (unsigned int i = 0; i < 8; i++) {
-		queue_ring_submit(fe, &f[i], 7, 0, 900 + i);
-	}
-	hdr_init(&d.hdr, VIRTIO_GPU_CMD_CTX_DESTROY, 7, false, 0);
-	f[8] = (struct fenced){.ctx = 7, .want = VIRTIO_GPU_RESP_OK_NODATA};
-	queue_cmd(fe, &f[8], &d, sizeof(d));
-	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
-	for (unsigned int i = 0; i < 8; i++) {
-		check_ring_echo(fe, &f[i], 0);
-	}
-	assert_true(f[8].cmd->done);
-	free_fenced(fe, f, 9);
-	assert_daemon_answers(fe);
-}
-
-/* Without CONTEXT_INIT the ring flag changes nothing: a global fence, flags echoed. */
-static void test_fence_ring_without_context_init(void **state)
-{
-	struct vdgfe *fe = fe_context_init(false);
-	struct fenced f[4];
-
-	(void)state;
-	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
-	for (unsigned int i = 0; i < 4; i++) {
-		queue_ring_submit(fe, &f[i], 1, (uint8_t)i, 70 + i);
-	}
-	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
-	for (unsigned int i = 0; i < 4; i++) {
-		check_ring_echo(fe, &f[i], (uint8_t)i);
-		if (i > 0) {
-			assert_true(f[i].cmd->done_seq > f[i - 1].cmd->done_seq);
-		}
-	}
-	free_fenced(fe, f, 4);
-	assert_int_equal(ctx_destroy(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
-}
-
-/* ---- limits and faults ------------------------------------------------------------------ */
-
-/* A daemon of the test's own (its log is read); own_teardown stops it after a failure. */
-static struct itest_daemon own = {.pid = -1};
-
-static int own_teardown(void **state)
-{
-	itest_fe_destroy();
-	if (own.pid > 0) {
-		itest_daemon_stop(&own);
-	}
-	return itest_teardown(state);
-}
-
-/*
- * GPU_MAX_PENDING_FENCES (1024, the ring size limit): a control ring of 1024
- * holds 1024 fenced commands at once (indirect chains, one kick: all are
- * dispatched, and held, before the loop can see a fence retire). The
- * daemon, with trace logging, says how many it holds: 1024 at the peak,
- * never more. Every one is answered in order with its fence. A fenced
- * cursor command on top is the 1025th: the daemon holds it only if fences
- * retired meanwhile, else answers it at once; either way it is answered
- * with its fence echoed, and the count never reaches 1025.
- */
-static void test_fence_limit(void **state)
-{
-	struct vdgfe_submit_opts opts = {.indirect = true, .no_kick = true};
-	struct fenced *f = calloc(MAX_PENDING_FENCES, sizeof(*f));
-	struct virtio_gpu_update_cursor mc;
-	struct vdgfe_cmd *cursor = NULL;
-	struct vdgfe_config cfg;
-	struct vdgfe *fe;
-	uint8_t resp[64];
-	double t0 = now_s();
-
-	(void)state;
-	assert_non_null(f);
-	setenv("RUST_LOG", "trace", 1);
-	assert_int_equal(itest_daemon_start(&own, itest_bin, virgl_args), 0);
-	unsetenv("RUST_LOG");
-	itest_config(&cfg);
-	cfg.socket_path = own.sock;
-	cfg.want_virgl = true;
-	cfg.ctrl_qsize = VRING_MAX_SIZE;
-	fe = itest_fe_start(&cfg);
-	assert_int_equal(ctx_create(fe, 1), VIRTIO_GPU_RESP_OK_NODATA);
-	assert_int_equal(fe->vqs[VDGFE_CTRLQ].num_free, MAX_PENDING_FENCES);
-	for (uint32_t i = 0; i < MAX_PENDING_FENCES; i++) {
-		size_t len;
-		void *req = submit_req(1, 16, sub_ctx_stream, 4, 16, true, 1000 + i, &len);
-
-		f[i] = (struct fenced){.fence = true,
-		        .fence_id = 1000 + i,
-		        .ctx = 1,
-		        .want = VIRTIO_GPU_RESP_OK_NODATA};
-		assert_int_equal(
-		        vdgfe_gpu_submit(fe, VDGFE_CTRLQ, req, len, 64, &opts, &f[i].cmd), 0);
-		assert_int_equal(vdgfe_mem_fill(fe, f[i].cmd->resp_gpa, POISON, 64), 0);
-		free(req);
-	}
-	memset(&mc, 0, sizeof(mc));
-	hdr_init(&mc.hdr, VIRTIO_GPU_CMD_MOVE_CURSOR, 0, true, 99999);
-	mc.pos.x = htole32(5);
-	assert_int_equal(
-	        vdgfe_gpu_submit(fe, VDGFE_CURSORQ, &mc, sizeof(mc), 24, &opts, &cursor), 0);
-	assert_true(vdgfe_gpu_kick(fe, VDGFE_CTRLQ) >= 0);
-	assert_true(vdgfe_gpu_kick(fe, VDGFE_CURSORQ) >= 0);
-	assert_int_equal(vdgfe_gpu_wait_all(fe, ITEST_TIMEOUT_MS), 0);
-	check_fenced(fe, f, MAX_PENDING_FENCES);
-	for (size_t i = 1; i < MAX_PENDING_FENCES; i++) {
-		assert_true(f[i].cmd->done_seq > f[i - 1].cmd->done_seq);
-	}
-	assert_int_equal(vdgfe_cmd_resp(fe, cursor, resp, 24), 24);
-	assert_int_equal(le32_at(resp), VIRTIO_GPU_RESP_OK_NODATA);
-	assert_int_equal(le32_at(resp + 4), VIRTIO_GPU_FLAG_FENCE);
-	assert_int_equal(le64_at(resp + 8), 99999);
-	vdgfe_cmd_free(fe, cursor);
-	free_fenced(fe, f, MAX_PENDING_FENCES);
-	free(f);
-	fprintf(stderr, "test-3d: %u fenced commands in flight, answered in %.2f s\n",
-	        MAX_PENDING_FENCES, now_s() - t0);
-	/* the daemon held exactly the limit at once, and never more */
-	assert_true(itest_daemon_log_contains(&own, " (1024 pending)"));
-	assert_false(itest_daemon_log_contains(&own, "(1025 pending)"));
-	fprintf(stderr, "test-3d: the fenced cursor command, the 1025th, was %s\n",
-	        itest_daemon_log_contains(&own, "fence 1025 held") ? "held (fences had retired)"
-	                                                           : "answered at once");
-	/* fences keep working after the full ring */
-	fenced_work_completes_on(fe, 2, 10);
-	itest_fe_destroy();
-	assert_int_equal(itest_daemon_stop(&own), 0);
 }
 
 /*
@@ -2170,7 +1167,6 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 	        cmocka_unit_test_teardown(test_features_and_num_capsets, itest_teardown),
 	        cmocka_unit_test_teardown(test_capset_option, itest_teardown),
-	        cmocka_unit_test_teardown(test_fence_thread_policy, itest_teardown),
 	        cmocka_unit_test_teardown(test_get_capset_info, itest_teardown),
 	        cmocka_unit_test_teardown(test_get_capset, itest_teardown),
 	        cmocka_unit_test_teardown(test_get_capset_small_buffer, itest_teardown),
@@ -2182,20 +1178,10 @@ int main(int argc, char **argv)
 	        cmocka_unit_test_teardown(test_transfer_errors, itest_teardown),
 	        cmocka_unit_test_teardown(test_submit_3d, itest_teardown),
 	        cmocka_unit_test_teardown(test_submit_3d_garbage, itest_teardown),
-	        cmocka_unit_test_teardown(test_fence_order, itest_teardown),
-	        cmocka_unit_test_teardown(test_fence_error_immediate, itest_teardown),
-	        cmocka_unit_test_teardown(test_fence_64bit_ids, itest_teardown),
-	        cmocka_unit_test_teardown(test_fence_many_rounds, itest_teardown),
-	        cmocka_unit_test_teardown(test_fence_rings, itest_teardown),
-	        cmocka_unit_test_teardown(test_fence_ring_ctx_destroy, itest_teardown),
-	        cmocka_unit_test_teardown(test_fence_ring_without_context_init, itest_teardown),
 	        cmocka_unit_test_teardown(test_2d_in_virgl_mode, itest_teardown),
 	        cmocka_unit_test_teardown(test_2d_in_virgl_mode_all_formats, itest_teardown),
 	        cmocka_unit_test_teardown(test_2d_scanout_offset, itest_teardown),
 	        cmocka_unit_test_teardown(test_cursor_virgl, itest_teardown),
-	        cmocka_unit_test_teardown(test_reconnect, itest_teardown),
-	        cmocka_unit_test_teardown(test_stop_restart_with_fences, itest_teardown),
-	        cmocka_unit_test_teardown(test_fence_limit, own_teardown),
 	        cmocka_unit_test_teardown(test_mem_table_replaced_3d, itest_teardown),
 	        cmocka_unit_test_teardown(test_repeated_errors_no_leak_3d, itest_teardown),
 	};
